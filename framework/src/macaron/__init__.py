@@ -1,0 +1,73 @@
+"""macaron: spec-first Python microservices.
+
+A service is a directory: a Swagger 2.0 spec (``api.yaml``), a config file
+(``service.yaml``) and handler modules. :meth:`Service.load` reads it and
+:func:`create_app` turns it into a validated Flask app.
+"""
+
+from ._app import create_app, current_service
+from ._config import Config, Secret, load_config
+from ._errors import (
+    ApiError,
+    BadRequest,
+    ConfigError,
+    Conflict,
+    FieldError,
+    Forbidden,
+    InternalError,
+    MacaronError,
+    MalformedJson,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    ResponseInvalid,
+    ServiceUnavailable,
+    SpecError,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from ._models import Model, ModelRegistry
+from ._service import Service
+from ._spec import Operation, Spec, load_spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Config",
+    "ConfigError",
+    "Conflict",
+    "FieldError",
+    "Forbidden",
+    "InternalError",
+    "MacaronError",
+    "MalformedJson",
+    "MethodNotAllowed",
+    "Model",
+    "ModelRegistry",
+    "NotFound",
+    "Operation",
+    "PayloadTooLarge",
+    "ResponseInvalid",
+    "Secret",
+    "Service",
+    "ServiceUnavailable",
+    "Spec",
+    "SpecError",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+    "__version__",
+    "create_app",
+    "current_service",
+    "load_config",
+    "load_spec",
+    "models",
+]
+
+
+def models() -> ModelRegistry:
+    """The model classes of the service handling the current request (``models().User``)."""
+    return current_service().models

@@ -1,0 +1,77 @@
+"""The ``macaron`` command. Each subcommand is a small function over the public API;
+``nox`` sessions call these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ._errors import ConfigError
+
+Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("directory", help="the service directory, e.g. services/user")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=None, help="default: 'port' in service.yaml")
+    p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    p.add_argument("--threads", type=int, default=8, help="threads per worker")
+    p.add_argument("--reload", action="store_true", help="dev server reloading on code and spec changes")
+
+
+def _serve(a: argparse.Namespace) -> int:
+    from ._serve import serve
+
+    serve(a.directory, host=a.host, port=a.port, workers=a.workers, threads=a.threads, reload=a.reload)
+    return 0
+
+
+def _dev_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", default=".", help="the monorepo root (holding services/)")
+    p.add_argument("--host", default="127.0.0.1")
+
+
+def _dev(a: argparse.Namespace) -> int:
+    from ._dev import run_dev
+
+    return run_dev(Path(a.root).resolve(), a.host)
+
+
+def _check_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("directory", help="the service directory")
+
+
+def _check(a: argparse.Namespace) -> int:
+    from ._service import Service
+
+    service = Service.load(a.directory)
+    print(f"{service.name}: spec and handlers OK ({len(service.operations)} operations)")
+    return 0
+
+
+COMMANDS: list[Command] = [
+    ("serve", "serve a service (gunicorn, or --reload for a dev server)", _serve_args, _serve),
+    ("dev", "run every service under services/ at once", _dev_args, _dev),
+    ("check", "load a service: validate its config, spec and handlers", _check_args, _check),
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="macaron", description="spec-first Python microservices")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text, add_args, run in COMMANDS:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_args(p)
+        p.set_defaults(run=run)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        print(f"macaron {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

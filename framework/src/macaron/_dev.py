@@ -1,0 +1,157 @@
+"""``macaron dev``: run every service under ``services/`` at once, print their URLs,
+and stop them all on Ctrl-C (or when one of them dies).
+
+Services are discovered (every ``services/*/service.yaml``), never listed by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from ._config import load_config
+from ._errors import ConfigError
+from ._serve import check_port_free
+
+
+def discover_services(root: Path) -> list[Path]:
+    """Service directories under ``root/services`` (those holding a ``service.yaml``)."""
+    return sorted(p.parent for p in (root / "services").glob("*/service.yaml"))
+
+
+@dataclass
+class Proc:
+    """One process of the dev system and how to tell it is ready."""
+
+    name: str
+    argv: list[str]
+    ready_url: str | None = None
+    urls: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    popen: subprocess.Popen[bytes] | None = None
+
+
+class Supervisor:
+    """Starts processes in order, waits for each to be ready, stops them all in reverse."""
+
+    def __init__(self, out: object = None) -> None:
+        self.procs: list[Proc] = []
+        self.out = out or sys.stdout
+        self._stopping = False
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)  # type: ignore[call-overload]
+
+    def start(self, proc: Proc, timeout: float = 30.0) -> None:
+        env = {**os.environ, **proc.env}
+        proc.popen = subprocess.Popen(proc.argv, env=env, start_new_session=True)
+        self.procs.append(proc)
+        if proc.ready_url:
+            self._wait_ready(proc, timeout)
+
+    def _wait_ready(self, proc: Proc, timeout: float) -> None:
+        assert proc.popen is not None and proc.ready_url is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.popen.poll() is not None:
+                raise ConfigError(f"{proc.name} exited with status {proc.popen.returncode} while starting (see above)")
+            try:
+                with urllib.request.urlopen(proc.ready_url, timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise ConfigError(f"{proc.name} did not answer {proc.ready_url} within {timeout:.0f} s")
+
+    def stop(self, grace: float = 10.0) -> None:
+        self._stopping = True
+        for proc in reversed(self.procs):
+            if proc.popen and proc.popen.poll() is None:
+                try:
+                    os.killpg(proc.popen.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + grace
+        for proc in reversed(self.procs):
+            if proc.popen is None:
+                continue
+            try:
+                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.popen.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.popen.wait()
+
+    def wait(self) -> int:
+        """Block until a signal arrives or a process exits; return the exit status to use."""
+        stop = {"signal": 0}
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            stop["signal"] = signum
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while not stop["signal"]:
+                for proc in self.procs:
+                    if proc.popen and proc.popen.poll() is not None:
+                        self.say(f"{proc.name} exited with status {proc.popen.returncode}; stopping everything")
+                        return 1
+                time.sleep(0.2)
+            return 0
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def service_procs(root: Path, host: str) -> list[Proc]:
+    """One ``macaron serve`` process per discovered service, on its configured port."""
+    procs = []
+    taken: dict[int, str] = {}
+    for directory in discover_services(root):
+        config = load_config(directory)
+        if config.port in taken:
+            raise ConfigError(
+                f"services {taken[config.port]!r} and {config.name!r} both use port {config.port}; "
+                f"change 'port:' in {directory / 'service.yaml'}"
+            )
+        taken[config.port] = config.name
+        check_port_free(host, config.port, f"service {config.name!r}")
+        base = f"http://{host}:{config.port}"
+        procs.append(
+            Proc(
+                name=config.name,
+                argv=[sys.executable, "-m", "macaron", "serve", str(directory), "--host", host, "--port", str(config.port)],
+                ready_url=f"{base}/ping",
+                urls={"url": base, "docs": f"{base}/docs"},
+            )
+        )
+    return procs
+
+
+def run_dev(root: Path, host: str = "127.0.0.1") -> int:
+    """Start the whole dev system under ``root`` and supervise it until Ctrl-C."""
+    supervisor = Supervisor()
+    procs = service_procs(root, host)
+    if not procs:
+        raise ConfigError(f"no services found under {root / 'services'} (each needs a service.yaml)")
+    try:
+        for proc in procs:
+            supervisor.start(proc)
+        supervisor.say("\nmacaron dev system is up:")
+        for proc in supervisor.procs:
+            for label, url in proc.urls.items():
+                supervisor.say(f"  {proc.name:<12} {label:<6} {url}")
+        supervisor.say("Ctrl-C stops everything.\n")
+        return supervisor.wait()
+    finally:
+        supervisor.stop()
+        supervisor.say("macaron dev system stopped.")

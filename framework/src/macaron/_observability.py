@@ -1,0 +1,102 @@
+"""Observability: request ids, one JSON log line per request, Prometheus metrics.
+
+Logs never carry the Authorization header, cookies, bodies or query strings, and the
+formatter masks every secret value of the service wherever it would appear.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}\Z")
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def request_id_from(header: str | None) -> str:
+    """The caller's ``X-Request-ID`` when it is a sane token, else a new one."""
+    if header and _SANE_REQUEST_ID.match(header):
+        return header
+    return uuid.uuid4().hex
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with ``service`` set and secret values masked."""
+
+    def __init__(self, service: str, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.service = service
+        self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        line = json.dumps(entry, default=str, ensure_ascii=False)
+        return self.redact(line)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+
+def service_logger(name: str, secrets: Iterable[str], level: str = "INFO", stream: Any = None) -> logging.Logger:
+    """The ``macaron.<name>`` logger, writing JSON lines to stderr (idempotent per name)."""
+    logger = logging.getLogger(f"macaron.service.{name}")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_macaron", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter(name, secrets))
+    handler._macaron = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
+    logger.propagate = False
+    return logger
+
+
+class Metrics:
+    """Prometheus metrics of one app, in their own registry (no process-wide state)."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.service = service
+        self.requests = Counter(
+            "macaron_requests_total",
+            "Requests handled, by operation and status.",
+            ["service", "operation", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "macaron_request_duration_seconds",
+            "Request latency in seconds, by operation and status.",
+            ["service", "operation", "status"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )
+
+    def observe(self, operation: str, method: str, status: int, seconds: float) -> None:
+        code = str(status)
+        self.requests.labels(self.service, operation, method, code).inc()
+        self.latency.labels(self.service, operation, code).observe(seconds)

@@ -1,0 +1,227 @@
+"""Schemas: Swagger 2.0 schema objects → JSON Schema draft 4 → compiled validators.
+
+Validators are compiled once (fastjsonschema generates Python code for each schema)
+and reused for every request: a valid document costs one call of generated code.
+fastjsonschema stops at the first error, so when a document fails, :meth:`Validator.errors`
+walks the schema next to the document and reports *every* bad field with its path,
+compiling the small per-field validators it needs on first use and caching them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import fastjsonschema
+
+from ._errors import FieldError
+
+_SWAGGER_ONLY = {"discriminator", "readOnly", "xml", "externalDocs", "example", "collectionFormat", "x-nullable"}
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "null": lambda v: v is None,
+}
+_TYPE_WORDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean",
+    "object": "an object",
+    "array": "an array",
+    "null": "null",
+}
+
+
+def to_json_schema(node: Any) -> Any:
+    """Convert one Swagger schema object (recursively) to JSON Schema draft 4."""
+    if isinstance(node, list):
+        return [to_json_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    nullable = node.get("x-nullable") is True
+    if "$ref" in node:
+        ref = {"$ref": node["$ref"]}
+        return {"anyOf": [{"type": "null"}, ref]} if nullable else ref
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _SWAGGER_ONLY or key.startswith("x-"):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: to_json_schema(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties", "allOf", "not", "anyOf", "oneOf"):
+            out[key] = to_json_schema(value)
+        elif key == "type" and value == "file":
+            continue
+        else:
+            out[key] = value
+    if out.get("type") == "integer" and node.get("format") in _INT_RANGES:
+        low, high = _INT_RANGES[node["format"]]
+        out.setdefault("minimum", low)
+        out.setdefault("maximum", high)
+    if nullable:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        elif "type" not in out:
+            out = {"anyOf": [{"type": "null"}, out]}
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def _pointer(parts: list[str]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _clean_message(exc: fastjsonschema.JsonSchemaValueException) -> str:
+    message = exc.message
+    name = exc.name or "data"
+    if message.startswith(name + " "):
+        message = message[len(name) + 1 :]
+    return message
+
+
+class SchemaCompiler:
+    """Compiles validators for one spec's schemas, sharing its converted definitions.
+
+    Identical schemas are compiled once (keyed by their JSON text), so two operations
+    taking the same model share one validator. ``compilations`` counts the work done,
+    which lets tests check that nothing is compiled per request after start-up.
+    """
+
+    def __init__(self, definitions: dict[str, Any]) -> None:
+        self.definitions = {name: to_json_schema(schema) for name, schema in definitions.items()}
+        self._cache: dict[tuple[str, bool], Callable[[Any], Any]] = {}
+        self.compilations = 0
+
+    def compile(self, schema: dict[str, Any], *, fill_defaults: bool = False) -> Callable[[Any], Any]:
+        """A compiled validator for an already converted (JSON Schema) ``schema``."""
+        key = (json.dumps(schema, sort_keys=True, default=str), fill_defaults)
+        fn = self._cache.get(key)
+        if fn is None:
+            document = dict(schema)
+            if "$ref" in json.dumps(schema):
+                document["definitions"] = self.definitions
+            fn = fastjsonschema.compile(document, use_default=fill_defaults, use_formats=True)
+            self._cache[key] = fn
+            self.compilations += 1
+        return fn
+
+    def validator(self, swagger_schema: dict[str, Any], *, fill_defaults: bool = False) -> Validator:
+        """A :class:`Validator` for a Swagger schema object."""
+        return Validator(self, to_json_schema(swagger_schema), fill_defaults=fill_defaults)
+
+    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        seen = 0
+        while "$ref" in schema and seen < 64:
+            schema = self.definitions.get(schema["$ref"].rsplit("/", 1)[-1], {})
+            seen += 1
+        return schema
+
+
+class Validator:
+    """Validate documents against one schema: fast when valid, thorough when not."""
+
+    __slots__ = ("_compiler", "schema", "_fn")
+
+    def __init__(self, compiler: SchemaCompiler, schema: dict[str, Any], *, fill_defaults: bool) -> None:
+        self._compiler = compiler
+        self.schema = schema
+        self._fn = compiler.compile(schema, fill_defaults=fill_defaults)
+
+    def __call__(self, value: Any, path: list[str]) -> tuple[Any, list[FieldError]]:
+        """Return ``(value, errors)``; ``value`` may gain defaults from the schema."""
+        try:
+            return self._fn(value), []
+        except fastjsonschema.JsonSchemaValueException:
+            return value, self.errors(value, path)
+        except RecursionError:
+            return value, [FieldError(_pointer(path) or "/", "is nested too deeply")]
+
+    def errors(self, value: Any, path: list[str]) -> list[FieldError]:
+        """Every error in ``value``, one per bad field, each with its path."""
+        out: list[FieldError] = []
+        try:
+            _collect(self._compiler, self.schema, value, list(path), out, 0)
+        except RecursionError:
+            out.append(FieldError(_pointer(path) or "/", "is nested too deeply"))
+        seen: set[tuple[str, str]] = set()
+        unique = []
+        for err in out:
+            if (err.path, err.message) not in seen:
+                seen.add((err.path, err.message))
+                unique.append(err)
+        return unique
+
+
+def _type_ok(schema: dict[str, Any], value: Any) -> bool:
+    expected = schema.get("type")
+    if expected is None:
+        return True
+    types = expected if isinstance(expected, list) else [expected]
+    return any(_JSON_TYPES.get(t, lambda v: True)(value) for t in types)
+
+
+def _type_message(schema: dict[str, Any]) -> str:
+    expected = schema["type"]
+    types = expected if isinstance(expected, list) else [expected]
+    return "must be " + " or ".join(_TYPE_WORDS.get(t, t) for t in types)
+
+
+def _collect(
+    compiler: SchemaCompiler, schema: dict[str, Any], value: Any, path: list[str], out: list[FieldError], depth: int
+) -> None:
+    schema = compiler.resolve(schema)
+    if depth > 200:
+        out.append(FieldError(_pointer(path), "is nested too deeply"))
+        return
+    any_of = schema.get("anyOf")
+    if any_of and any(compiler.resolve(s).get("type") == "null" for s in any_of):
+        if value is None:
+            return
+        rest = [s for s in any_of if compiler.resolve(s).get("type") != "null"]
+        if len(rest) == 1:
+            _collect(compiler, rest[0], value, path, out, depth + 1)
+            return
+    before = len(out)
+    for part in schema.get("allOf", []):
+        _collect(compiler, part, value, path, out, depth + 1)
+    if len(out) > before:
+        return
+    if not _type_ok(schema, value):
+        out.append(FieldError(_pointer(path), _type_message(schema)))
+        return
+    if isinstance(value, dict):
+        for name in schema.get("required", []):
+            if name not in value:
+                out.append(FieldError(_pointer([*path, name]), "is required"))
+        props = schema.get("properties", {})
+        for name, sub in props.items():
+            if name in value:
+                _collect(compiler, sub, value[name], [*path, name], out, depth + 1)
+        extra = schema.get("additionalProperties", True)
+        patterns = schema.get("patternProperties", {})
+        for name in value:
+            if name in props or any(re.search(p, name) for p in patterns):
+                continue
+            if extra is False:
+                out.append(FieldError(_pointer([*path, name]), "is not a known field"))
+            elif isinstance(extra, dict):
+                _collect(compiler, extra, value[name], [*path, name], out, depth + 1)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            _collect(compiler, schema["items"], item, [*path, str(index)], out, depth + 1)
+    if len(out) > before:
+        return
+    try:
+        compiler.compile(schema)(value)
+    except fastjsonschema.JsonSchemaValueException as exc:
+        sub = [str(p) for p in (exc.path or [])[1:]]
+        out.append(FieldError(_pointer([*path, *sub]), _clean_message(exc)))

@@ -1,0 +1,293 @@
+"""Validation: request in (parse, coerce, validate → handler kwargs), response out
+(status declared? body valid? → JSON bytes).
+
+Everything that depends only on the spec — coercers, compiled validators, kwarg
+names, default statuses — is computed once per operation when the app is built.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request, g
+
+from ._errors import (
+    FieldError,
+    MalformedJson,
+    ResponseInvalid,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from ._models import Model, ModelRegistry, _ref_name
+from ._schema import SchemaCompiler, Validator
+from ._spec import Operation
+
+_INT = re.compile(r"[-+]?\d+\Z")
+_SPLIT = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_MISSING = object()
+
+
+def python_name(name: str) -> str:
+    """The keyword-argument name for a spec parameter: ``X-Trace-Id`` → ``x_trace_id``."""
+    ident = re.sub(r"\W", "_", name)
+    if "-" in name:
+        ident = ident.lower()
+    if ident[:1].isdigit():
+        ident = "_" + ident
+    if keyword.iskeyword(ident):
+        ident += "_"
+    return ident
+
+
+def _coerce_scalar(kind: str | None, raw: str) -> Any:
+    if kind == "integer":
+        if not _INT.match(raw.strip()):
+            raise ValueError("must be an integer")
+        return int(raw)
+    if kind == "number":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+        return int(value) if _INT.match(raw.strip()) else value
+    if kind == "boolean":
+        lowered = raw.strip().lower()
+        if lowered not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return lowered == "true"
+    return raw
+
+
+@dataclass(slots=True)
+class Param:
+    """A non-body parameter: where to read it, how to coerce it, how to check it."""
+
+    name: str
+    location: str
+    kwarg: str
+    required: bool
+    default: Any
+    kind: str | None
+    items_kind: str | None
+    collection: str
+    validator: Validator | None
+
+    @property
+    def path(self) -> list[str]:
+        return [self.location, self.name]
+
+    def raw(self, request: Request, path_args: Mapping[str, str]) -> Any:
+        if self.location == "path":
+            return path_args.get(self.name, _MISSING)
+        if self.location == "query":
+            source = request.args
+        elif self.location == "header":
+            source = request.headers
+        elif self.kind == "file":
+            return request.files.get(self.name, _MISSING)
+        else:
+            source = request.form
+        if self.kind == "array" and self.collection == "multi":
+            values = source.getlist(self.name)
+            return values if values else _MISSING
+        value = source.get(self.name)
+        return _MISSING if value is None else value
+
+    def coerce(self, raw: Any) -> Any:
+        if self.kind == "file":
+            return raw
+        if self.kind == "array":
+            parts = raw if isinstance(raw, list) else ([] if raw == "" else raw.split(_SPLIT.get(self.collection, ",")))
+            return [_coerce_scalar(self.items_kind, p) for p in parts]
+        return _coerce_scalar(self.kind, raw)
+
+
+@dataclass(slots=True)
+class Body:
+    name: str
+    kwarg: str
+    required: bool
+    validator: Validator
+    model: type[Model] | None
+
+
+class RequestValidator:
+    """Turns a Flask request into the handler's keyword arguments, or raises with every bad field."""
+
+    def __init__(self, op: Operation, compiler: SchemaCompiler, models: ModelRegistry) -> None:
+        self.operation = op
+        self.params: list[Param] = []
+        self.body: Body | None = None
+        self.form = any(p.get("in") == "formData" for p in op.parameters)
+        self.consumes = [c.split(";")[0].strip().lower() for c in op.consumes]
+        for p in op.parameters:
+            if p.get("in") == "body":
+                schema = p.get("schema") or {}
+                ref = _ref_name(schema)
+                self.body = Body(
+                    name=p["name"],
+                    kwarg=python_name(p["name"]),
+                    required=bool(p.get("required")),
+                    validator=compiler.validator(schema),
+                    model=models.get(ref) if ref else None,
+                )
+                continue
+            schema = {k: v for k, v in p.items() if k not in ("name", "in", "required", "description", "allowEmptyValue")}
+            items = p.get("items") or {}
+            self.params.append(
+                Param(
+                    name=p["name"],
+                    location=p["in"],
+                    kwarg=python_name(p["name"]),
+                    required=bool(p.get("required")),
+                    default=p.get("default", _MISSING),
+                    kind=p.get("type"),
+                    items_kind=items.get("type") if isinstance(items, dict) else None,
+                    collection=p.get("collectionFormat", "csv"),
+                    validator=None if p.get("type") == "file" else compiler.validator(schema),
+                )
+            )
+
+    def __call__(self, request: Request, path_args: Mapping[str, str]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        if self.form:
+            self._check_content_type(request, _FORM_TYPES, required=False)
+        for param in self.params:
+            raw = param.raw(request, path_args)
+            if raw is _MISSING:
+                if param.required:
+                    errors.append(FieldError("/" + "/".join(param.path), "is required"))
+                elif param.default is not _MISSING:
+                    kwargs[param.kwarg] = param.default
+                continue
+            try:
+                value = param.coerce(raw)
+            except ValueError as exc:
+                errors.append(FieldError("/" + "/".join(param.path), str(exc)))
+                continue
+            if param.validator is not None:
+                value, errs = param.validator(value, param.path)
+                errors.extend(errs)
+            kwargs[param.kwarg] = value
+        if self.body is not None:
+            self._read_body(request, kwargs, errors)
+        if errors:
+            raise ValidationFailed(
+                f"{len(errors)} field{'s' if len(errors) > 1 else ''} of the request "
+                f"{'break' if len(errors) > 1 else 'breaks'} the spec", errors=errors
+            )
+        return kwargs
+
+    def _check_content_type(self, request: Request, allowed: tuple[str, ...] | list[str], *, required: bool) -> None:
+        mimetype = request.mimetype
+        if not mimetype:
+            if required:
+                raise UnsupportedMediaType(f"send the body as {allowed[0]} (Content-Type header missing)")
+            return
+        if mimetype not in allowed and not (mimetype.endswith("+json") and "application/json" in allowed):
+            raise UnsupportedMediaType(f"Content-Type {mimetype!r} is not accepted; use {', '.join(allowed)}")
+
+    def _read_body(self, request: Request, kwargs: dict[str, Any], errors: list[FieldError]) -> None:
+        body = self.body
+        assert body is not None
+        raw = request.get_data(cache=True)
+        if not raw:
+            if body.required:
+                errors.append(FieldError("/body", "is required"))
+            return
+        json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or ["application/json"]
+        self._check_content_type(request, json_types, required=True)
+        try:
+            value = json.loads(raw)
+        except UnicodeDecodeError:
+            raise MalformedJson("the body is not valid UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise MalformedJson(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except RecursionError:
+            raise MalformedJson("the body is nested too deeply") from None
+        value, errs = body.validator(value, ["body"])
+        if errs:
+            errors.extend(errs)
+            return
+        if body.model is not None and isinstance(value, dict):
+            value = body.model.__registry__.build(body.model, value)
+        kwargs[body.kwarg] = value
+
+
+@dataclass(slots=True)
+class _Declared:
+    validator: Validator | None
+
+
+class ResponseValidator:
+    """Checks a handler's result against the operation's declared responses and renders it."""
+
+    def __init__(self, op: Operation, compiler: SchemaCompiler, log: logging.Logger) -> None:
+        self.operation = op
+        self.log = log
+        self.declared: dict[str, _Declared] = {}
+        for status, response in op.responses.items():
+            schema = response.get("schema") if isinstance(response, dict) else None
+            self.declared[status] = _Declared(compiler.validator(schema) if schema else None)
+        success = sorted(int(s) for s in op.responses if s.isdigit() and 200 <= int(s) < 300)
+        self.default_status = success[0] if success else 200
+
+    def render(self, result: Any) -> tuple[bytes, int, dict[str, str]]:
+        body, status, headers = _unpack(result, self.default_status)
+        declared = self.declared.get(str(status)) or self.declared.get("default")
+        if declared is None:
+            self._fail(f"status {status} is not declared", [])
+        payload = _plain(body)
+        if declared.validator is None:
+            if payload not in (None, {}, b"", ""):
+                self._fail(f"status {status} declares no body, but the handler returned one", [])
+            return b"", status, headers
+        _, errors = declared.validator(payload, ["response"])
+        if errors:
+            self._fail(f"the {status} response body breaks the spec", errors)
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(), status, headers
+
+    def _fail(self, why: str, errors: list[FieldError]) -> None:
+        fields = "; ".join(f"{e.path}: {e.message}" for e in errors)
+        self.log.error(
+            "response of %s is invalid: %s%s", self.operation.label, why, f" ({fields})" if fields else "",
+            extra={
+                "operation": self.operation.operation_id,
+                "request_id": g.get("macaron_request_id"),
+                "fields": [e.to_json() for e in errors],
+            },
+        )
+        raise ResponseInvalid("the service produced a response that breaks its own spec")
+
+
+def _unpack(result: Any, default_status: int) -> tuple[Any, int, dict[str, str]]:
+    if isinstance(result, tuple):
+        if len(result) == 2:
+            return result[0], int(result[1]), {}
+        if len(result) == 3:
+            return result[0], int(result[1]), dict(result[2] or {})
+        raise TypeError("a handler returns body, (body, status) or (body, status, headers)")
+    return result, default_status, {}
+
+
+def _plain(body: Any) -> Any:
+    if isinstance(body, Model):
+        return body.to_json()
+    if isinstance(body, list):
+        return [_plain(b) for b in body]
+    if isinstance(body, dict) and any(isinstance(v, (Model, list, dict)) for v in body.values()):
+        return {k: _plain(v) for k, v in body.items()}
+    return body
+
+
+Handler = Callable[..., Any]
