@@ -165,9 +165,9 @@ class _Resolver:
                 f"{loc}: definition {name!r} from {file} clashes with a definition of the same "
                 f"name in {self.root_path}; rename one of them"
             )
+        schema = _pointer_get(doc, pointer, loc)
         self.imported[key] = name
         self.definitions[name] = {}  # placeholder: makes self-references terminate
-        schema = _pointer_get(doc, pointer, loc)
         self.definitions[name] = self.walk(copy.deepcopy(schema), file, f"#{pointer}")
         return name
 
