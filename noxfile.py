@@ -27,8 +27,11 @@ def install(session: nox.Session, extras: str = "test") -> None:
 def dev_env(session: nox.Session) -> dict[str, str]:
     """Environment for processes of the dev system (dev-only secrets, created on first use)."""
     out = session.run(
-        "python", "-c", "from macaron._devenv import dev_environ_lines; print(dev_environ_lines())",
-        silent=True, env={"MACARON_ROOT": str(ROOT)},
+        "python",
+        "-c",
+        "from macaron._devenv import dev_environ_lines; print(dev_environ_lines())",
+        silent=True,
+        env={"MACARON_ROOT": str(ROOT)},
     )
     env = dict(line.split("=", 1) for line in str(out).strip().splitlines() if "=" in line)
     return {k: v for k, v in env.items() if k not in os.environ}
@@ -45,7 +48,7 @@ def test(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the whole repository."""
-    session.install(f"ruff~=0.17.6")
+    session.install("ruff~=0.17.6")
     session.run("ruff", "check", str(ROOT))
 
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from macaron import Service, create_app
 from macaron.testing import Api, serve_app
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from macaron import ConfigError, load_config
 
 
@@ -64,7 +63,7 @@ def test_missing_secret_names_the_variable(tmp_path: Path) -> None:
 def test_optional_secret(tmp_path: Path) -> None:
     directory = write(tmp_path / "svc", "secrets:\n  extra: {env: SVC_EXTRA, optional: true}\n")
     config = load_config(directory, environ={})
-    with pytest.raises(ConfigError, match="no secret 'nope'"):
+    with pytest.raises(ConfigError, match=r"no secret 'nope'"):
         config.secret("nope")
     assert "extra" not in config.secrets
 
@@ -74,5 +73,5 @@ def test_bad_port_and_bad_yaml(tmp_path: Path) -> None:
         load_config(write(tmp_path / "a", "port: eighty\n"), environ={})
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(write(tmp_path / "b", "port: [\n"), environ={})
-    with pytest.raises(ConfigError, match="no service.yaml"):
+    with pytest.raises(ConfigError, match=r"no service\.yaml"):
         load_config(tmp_path / "c", environ={})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import requests
-
 from macaron import ApiError, FieldError
 from macaron._errors import problem_body
 from macaron.testing import Api, assert_problem
@@ -61,9 +60,7 @@ def test_body_over_limit_is_413(api: Api) -> None:
 
 def test_validation_failure_names_each_field(api: Api) -> None:
     response = api.post("/items", json={"name": "", "price": -1, "owner": {"email": "nope"}})
-    body = assert_problem(
-        response, 400, "VALIDATION_ERROR", paths=["/body/name", "/body/price", "/body/owner/email"]
-    )
+    body = assert_problem(response, 400, "VALIDATION_ERROR", paths=["/body/name", "/body/price", "/body/owner/email"])
     assert all(e["message"] for e in body["errors"])
 
 

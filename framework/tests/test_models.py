@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from macaron import Model, Service, ValidationFailed
 
 
@@ -14,8 +13,12 @@ def test_attribute_access_and_round_trip(shop_service: Service) -> None:
     assert item.name == "lamp" and item.tags is None
     assert type(item.owner).__name__ == "Person" and item.owner.address.city == "Oslo"
     item.tags = ["x"]
-    assert item.to_json() == {"name": "lamp", "price": 2, "tags": ["x"],
-                              "owner": {"email": "a@b.co", "address": {"city": "Oslo"}}}
+    assert item.to_json() == {
+        "name": "lamp",
+        "price": 2,
+        "tags": ["x"],
+        "owner": {"email": "a@b.co", "address": {"city": "Oslo"}},
+    }
     assert Item.from_json(item.to_json()) == item
 
 

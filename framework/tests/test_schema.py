@@ -17,15 +17,17 @@ def test_nullable_and_int_ranges() -> None:
 
 def test_every_error_reported_with_paths() -> None:
     compiler = SchemaCompiler({"P": {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}})
-    validator = compiler.validator({
-        "type": "object",
-        "required": ["name", "p"],
-        "properties": {
-            "name": {"type": "string", "minLength": 2},
-            "list": {"type": "array", "items": {"$ref": "#/definitions/P"}},
-            "p": {"$ref": "#/definitions/P"},
-        },
-    })
+    validator = compiler.validator(
+        {
+            "type": "object",
+            "required": ["name", "p"],
+            "properties": {
+                "name": {"type": "string", "minLength": 2},
+                "list": {"type": "array", "items": {"$ref": "#/definitions/P"}},
+                "p": {"$ref": "#/definitions/P"},
+            },
+        }
+    )
     _, errors = validator({"name": "x", "list": [{"a": 1}, {"a": "no"}, {}]}, ["body"])
     assert [(e.path, e.message) for e in errors] == [
         ("/body/p", "is required"),

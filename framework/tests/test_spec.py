@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from macaron import SpecError, load_spec
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -42,7 +41,9 @@ def test_path_level_parameters_are_merged() -> None:
 
 
 def test_invalid_parameter_type_is_named(tmp_path: Path) -> None:
-    doc = minimal({"/a/{id}": {"get": op(parameters=[{"name": "id", "in": "path", "required": True, "type": "integr"}])}})
+    doc = minimal(
+        {"/a/{id}": {"get": op(parameters=[{"name": "id", "in": "path", "required": True, "type": "integr"}])}}
+    )
     with pytest.raises(SpecError) as info:
         load_spec(spec_file(tmp_path, doc))
     message = str(info.value)
@@ -59,7 +60,7 @@ def test_missing_operation_id(tmp_path: Path) -> None:
 
 def test_duplicate_operation_id(tmp_path: Path) -> None:
     doc = minimal({"/a": {"get": op("same")}, "/b": {"get": op("same")}})
-    with pytest.raises(SpecError, match="'same' is also used by GET /a"):
+    with pytest.raises(SpecError, match=r"'same' is also used by GET /a"):
         load_spec(spec_file(tmp_path, doc))
 
 
@@ -70,18 +71,28 @@ def test_undeclared_path_parameter(tmp_path: Path) -> None:
 
 
 def test_missing_ref_file_and_unknown_definition(tmp_path: Path) -> None:
-    doc = minimal({"/a": {"get": op(responses={"200": {"description": "x", "schema": {"$ref": "other.yaml#/definitions/X"}}})}})
+    doc = minimal(
+        {"/a": {"get": op(responses={"200": {"description": "x", "schema": {"$ref": "other.yaml#/definitions/X"}}})}}
+    )
     with pytest.raises(SpecError, match="missing file"):
         load_spec(spec_file(tmp_path, doc))
-    doc = minimal({"/a": {"get": op(responses={"200": {"description": "x", "schema": {"$ref": "#/definitions/Nope"}}})}})
+    doc = minimal(
+        {"/a": {"get": op(responses={"200": {"description": "x", "schema": {"$ref": "#/definitions/Nope"}}})}}
+    )
     with pytest.raises(SpecError, match="does not exist"):
         load_spec(spec_file(tmp_path, doc))
 
 
 def test_definition_name_clash_across_files(tmp_path: Path) -> None:
-    spec_file(tmp_path, {"definitions": {"Thing": {"type": "object", "properties": {"b": {"type": "string"}}}}}, "other.yaml")
+    spec_file(
+        tmp_path, {"definitions": {"Thing": {"type": "object", "properties": {"b": {"type": "string"}}}}}, "other.yaml"
+    )
     doc = minimal(
-        {"/a": {"get": op(responses={"200": {"description": "x", "schema": {"$ref": "other.yaml#/definitions/Thing"}}})}},
+        {
+            "/a": {
+                "get": op(responses={"200": {"description": "x", "schema": {"$ref": "other.yaml#/definitions/Thing"}}})
+            }
+        },
         definitions={"Thing": {"type": "object"}},
     )
     with pytest.raises(SpecError, match="clashes"):
@@ -96,15 +107,27 @@ def test_shared_parameter_refs_are_inlined(tmp_path: Path) -> None:
 
 
 def test_self_referencing_definition_across_files_terminates(tmp_path: Path) -> None:
-    spec_file(tmp_path, {"definitions": {"Tree": {"type": "object", "properties": {
-        "kids": {"type": "array", "items": {"$ref": "#/definitions/Tree"}}}}}}, "tree.yaml")
-    doc = minimal({"/t": {"get": op(responses={"200": {"description": "x", "schema": {"$ref": "tree.yaml#/definitions/Tree"}}})}})
+    spec_file(
+        tmp_path,
+        {
+            "definitions": {
+                "Tree": {
+                    "type": "object",
+                    "properties": {"kids": {"type": "array", "items": {"$ref": "#/definitions/Tree"}}},
+                }
+            }
+        },
+        "tree.yaml",
+    )
+    doc = minimal(
+        {"/t": {"get": op(responses={"200": {"description": "x", "schema": {"$ref": "tree.yaml#/definitions/Tree"}}})}}
+    )
     spec = load_spec(spec_file(tmp_path, doc))
     assert spec.definitions["Tree"]["properties"]["kids"]["items"] == {"$ref": "#/definitions/Tree"}
 
 
 def test_not_swagger_2(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="only Swagger 2.0"):
+    with pytest.raises(SpecError, match=r"only Swagger 2\.0"):
         load_spec(spec_file(tmp_path, {"openapi": "3.0.0", "info": {}, "paths": {}}))
 
 

@@ -8,8 +8,18 @@ from macaron.testing import Api, assert_problem
 
 
 def test_query_parameters_are_coerced(api: Api) -> None:
-    response = api.get("/items", params=[("limit", "5"), ("tags", "a,b"), ("ids", "1"), ("ids", "2"),
-                                         ("sort", "name"), ("price_min", "1.5"), ("in_stock", "true")])
+    response = api.get(
+        "/items",
+        params=[
+            ("limit", "5"),
+            ("tags", "a,b"),
+            ("ids", "1"),
+            ("ids", "2"),
+            ("sort", "name"),
+            ("price_min", "1.5"),
+            ("in_stock", "true"),
+        ],
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {
         "items": [],
@@ -23,9 +33,15 @@ def test_query_default_applies(api: Api) -> None:
 
 
 def test_every_bad_query_parameter_is_named(api: Api) -> None:
-    response = api.get("/items", params={"limit": "500", "ids": "x", "sort": "zz", "price_min": "-1", "in_stock": "maybe"})
-    assert_problem(response, 400, "VALIDATION_ERROR",
-                   paths=["/query/limit", "/query/ids", "/query/sort", "/query/price_min", "/query/in_stock"])
+    response = api.get(
+        "/items", params={"limit": "500", "ids": "x", "sort": "zz", "price_min": "-1", "in_stock": "maybe"}
+    )
+    assert_problem(
+        response,
+        400,
+        "VALIDATION_ERROR",
+        paths=["/query/limit", "/query/ids", "/query/sort", "/query/price_min", "/query/in_stock"],
+    )
 
 
 def test_integer_query_rejects_float_text(api: Api) -> None:
@@ -47,7 +63,9 @@ def test_header_parameter_pattern(api: Api) -> None:
 def test_form_data_and_file(api: Api) -> None:
     ok = api.post("/forms", data={"title": "hello", "count": "3"})
     assert ok.json() == {"title": "hello", "count": 3}
-    with_file = api.post("/forms", data={"title": "f", "count": "1"}, files={"attachment": ("a.txt", io.BytesIO(b"12345"))})
+    with_file = api.post(
+        "/forms", data={"title": "f", "count": "1"}, files={"attachment": ("a.txt", io.BytesIO(b"12345"))}
+    )
     assert with_file.json() == {"title": "f", "count": 1, "attachment_size": 5}
     bad = api.post("/forms", data={"title": "x" * 30, "count": "many"})
     assert_problem(bad, 400, "VALIDATION_ERROR", paths=["/formData/title", "/formData/count"])
@@ -59,8 +77,9 @@ def test_form_endpoint_rejects_json_content_type(api: Api) -> None:
 
 
 def test_body_required(api: Api) -> None:
-    assert_problem(api.post("/items", headers={"Content-Type": "application/json"}), 400, "VALIDATION_ERROR",
-                   paths=["/body"])
+    assert_problem(
+        api.post("/items", headers={"Content-Type": "application/json"}), 400, "VALIDATION_ERROR", paths=["/body"]
+    )
 
 
 def test_body_with_nested_model_from_another_file(api: Api) -> None:
@@ -72,8 +91,12 @@ def test_body_with_nested_model_from_another_file(api: Api) -> None:
 
 def test_nested_errors_have_paths(api: Api) -> None:
     item = {"name": "x", "price": 1, "tags": ["ok", 3], "owner": {"email": "a@b.co", "address": {"zip": "1"}}}
-    assert_problem(api.post("/items", json=item), 400, "VALIDATION_ERROR",
-                   paths=["/body/tags/1", "/body/owner/address/city", "/body/owner/address/zip"])
+    assert_problem(
+        api.post("/items", json=item),
+        400,
+        "VALIDATION_ERROR",
+        paths=["/body/tags/1", "/body/owner/address/city", "/body/owner/address/zip"],
+    )
 
 
 def test_body_of_wrong_type(api: Api) -> None:
@@ -81,8 +104,7 @@ def test_body_of_wrong_type(api: Api) -> None:
 
 
 def test_unknown_fields_rejected_when_schema_says_so(api: Api) -> None:
-    assert_problem(api.put("/items/3", json={"name": "a", "bogus": 1}), 400, "VALIDATION_ERROR",
-                   paths=["/body/bogus"])
+    assert_problem(api.put("/items/3", json={"name": "a", "bogus": 1}), 400, "VALIDATION_ERROR", paths=["/body/bogus"])
 
 
 def test_unknown_fields_kept_when_schema_allows_them(api: Api) -> None:
@@ -92,8 +114,9 @@ def test_unknown_fields_kept_when_schema_allows_them(api: Api) -> None:
 
 def test_nullable_field(api: Api) -> None:
     assert api.post("/items", json={"name": "a", "price": 1, "note": None}).status_code == 201
-    assert_problem(api.post("/items", json={"name": "a", "price": None}), 400, "VALIDATION_ERROR",
-                   paths=["/body/price"])
+    assert_problem(
+        api.post("/items", json={"name": "a", "price": None}), 400, "VALIDATION_ERROR", paths=["/body/price"]
+    )
 
 
 def test_self_referencing_model(api: Api) -> None:

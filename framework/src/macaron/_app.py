@@ -52,7 +52,9 @@ def _http_to_api_error(exc: HTTPException) -> ApiError:
     return ApiError(exc.description, status=exc.code or 500, code=code, title=exc.name)
 
 
-def _view(service: Service, bound: BoundOperation, variables: dict[str, str], guards: list[Guard]) -> Callable[..., Response]:
+def _view(
+    service: Service, bound: BoundOperation, variables: dict[str, str], guards: list[Guard]
+) -> Callable[..., Response]:
     op = bound.operation
     parse = RequestValidator(op, service.compiler, service.models)
     respond = ResponseValidator(op, service.compiler, service.log)
@@ -112,7 +114,9 @@ def create_app(service: Service, *, guard_factories: list[GuardFactory] | None =
             )
         if error.status >= 500:
             _report(service, error, exc)
-        response = Response(problem_body(error, g.get("macaron_request_id")), status=error.status, mimetype=PROBLEM_JSON)
+        response = Response(
+            problem_body(error, g.get("macaron_request_id")), status=error.status, mimetype=PROBLEM_JSON
+        )
         for key, value in error.headers.items():
             response.headers[key] = value
         return response
@@ -160,8 +164,11 @@ def _report(service: Service, error: ApiError, exc: BaseException) -> None:
     }
     if not isinstance(exc, ApiError):
         service.log.error(
-            "unhandled %s in %s", type(exc).__name__, context["operation"] or request.path,
-            exc_info=exc, extra={"request_id": request_id, "operation": context["operation"]},
+            "unhandled %s in %s",
+            type(exc).__name__,
+            context["operation"] or request.path,
+            exc_info=exc,
+            extra={"request_id": request_id, "operation": context["operation"]},
         )
     if service.reporter is None:
         return

@@ -55,7 +55,9 @@ _VERSION_SCHEMA = {
 
 
 def _builtin_paths() -> dict[str, Any]:
-    def get(op_id: str, summary: str, schema: dict[str, Any] | None, produces: str = "application/json") -> dict[str, Any]:
+    def get(
+        op_id: str, summary: str, schema: dict[str, Any] | None, produces: str = "application/json"
+    ) -> dict[str, Any]:
         response: dict[str, Any] = {"description": summary}
         if schema is not None:
             response["schema"] = schema
@@ -84,7 +86,7 @@ def served_spec(service: Service, extra_paths: dict[str, Any] | None = None) -> 
     definitions.setdefault("Problem", PROBLEM_SCHEMA)
     problem = {"$ref": "#/definitions/Problem"}
     for item in (doc.get("paths") or {}).values():
-        for method, op in item.items():
+        for op in item.values():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             params = [*item.get("parameters", []), *op.get("parameters", [])]

@@ -145,9 +145,7 @@ class Config:
         return [s.reveal() for s in self.secrets.values() if s.reveal()]
 
 
-def _read_secrets(
-    name: str, path: Path, spec: Any, environ: Mapping[str, str]
-) -> dict[str, Secret]:
+def _read_secrets(name: str, path: Path, spec: Any, environ: Mapping[str, str]) -> dict[str, Secret]:
     if spec is None:
         return {}
     if not isinstance(spec, Mapping):
@@ -190,9 +188,7 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
         data["env"] = env
     name = str(data.get("name") or directory.name)
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
-        raise ConfigError(
-            f"{path}: service name {name!r} must be lower case letters, digits, '_' or '-'"
-        )
+        raise ConfigError(f"{path}: service name {name!r} must be lower case letters, digits, '_' or '-'")
     data["name"] = name
     _overlay_environ(data, name, environ)
     secrets = _read_secrets(name, path, data.pop("secrets", None), environ)

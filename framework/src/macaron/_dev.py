@@ -129,7 +129,17 @@ def service_procs(root: Path, host: str) -> list[Proc]:
         procs.append(
             Proc(
                 name=config.name,
-                argv=[sys.executable, "-m", "macaron", "serve", str(directory), "--host", host, "--port", str(config.port)],
+                argv=[
+                    sys.executable,
+                    "-m",
+                    "macaron",
+                    "serve",
+                    str(directory),
+                    "--host",
+                    host,
+                    "--port",
+                    str(config.port),
+                ],
                 ready_url=f"{base}/ping",
                 urls={"url": base, "docs": f"{base}/docs"},
             )

@@ -61,17 +61,25 @@ class JsonFormatter(logging.Formatter):
         return text
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def service_logger(name: str, secrets: Iterable[str], level: str = "INFO", stream: Any = None) -> logging.Logger:
-    """The ``macaron.<name>`` logger, writing JSON lines to stderr (idempotent per name)."""
-    logger = logging.getLogger(f"macaron.service.{name}")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_macaron", False):
-            logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """A logger owned by one Service, writing JSON lines (secrets masked) to stderr.
+
+    It is deliberately not registered in ``logging``'s global manager: two Services of
+    the same name in one process (tests do that) keep their own handlers and secrets.
+    """
+    logger = logging.Logger(f"macaron.service.{name}", level.upper())
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JsonFormatter(name, secrets))
     handler._macaron = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
-    logger.setLevel(level.upper())
     logger.propagate = False
     return logger
 

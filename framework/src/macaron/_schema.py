@@ -129,7 +129,7 @@ class SchemaCompiler:
 class Validator:
     """Validate documents against one schema: fast when valid, thorough when not."""
 
-    __slots__ = ("_compiler", "schema", "_fn")
+    __slots__ = ("_compiler", "_fn", "schema")
 
     def __init__(self, compiler: SchemaCompiler, schema: dict[str, Any], *, fill_defaults: bool) -> None:
         self._compiler = compiler

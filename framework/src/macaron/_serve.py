@@ -7,7 +7,10 @@ stops ``macaron serve`` with one clear message, and workers start already warm.
 from __future__ import annotations
 
 import errno
+import os
 import socket
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def _wait_for_change(directory: Path) -> None:
+    """Block until a file under the service directory or shared_apis/ changes."""
+    roots = [directory, directory.resolve().parent.parent / "shared_apis"]
+
+    def snapshot() -> dict[Path, float]:
+        return {p: p.stat().st_mtime for root in roots if root.is_dir() for p in root.rglob("*") if p.is_file()}
+
+    before = snapshot()
+    while snapshot() == before:
+        time.sleep(0.5)
+
+
 def _gunicorn(app: Flask, options: dict[str, Any]) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -66,15 +81,22 @@ def serve(
     reload: bool = False,
 ) -> None:
     """Serve the service in ``directory`` until interrupted."""
-    service = Service.load(directory)
+    reloader_child = reload and os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+    try:
+        service = Service.load(directory)
+    except ConfigError as exc:
+        if not reloader_child:
+            raise
+        print(f"macaron serve: error: {exc}\nwaiting for a change to reload...", file=sys.stderr, flush=True)
+        _wait_for_change(Path(directory))
+        sys.exit(3)  # the werkzeug reloader restarts a child that exits with 3
     port = service.config.port if port is None else port
-    check_port_free(host, port, f"service {service.name!r}")
+    if not reloader_child:  # the reloader's parent already holds the socket
+        check_port_free(host, port, f"service {service.name!r}")
     if reload:
         from werkzeug.serving import run_simple
 
-        watched = [str(p) for p in service.spec.files] + [
-            str(p) for p in service.directory.glob("service*.yaml")
-        ]
+        watched = [str(p) for p in service.spec.files] + [str(p) for p in service.directory.glob("service*.yaml")]
         run_simple(host, port, create_app(service), use_reloader=True, extra_files=watched, threaded=True)
         return
     _gunicorn(

@@ -55,7 +55,8 @@ class Service:
         self.spec = spec
         self.name = config.name
         self.directory = config.directory
-        self.package = f"{_ROOT_PACKAGE}.{self.name.replace('-', '_')}_{hashlib.sha1(str(self.directory).encode()).hexdigest()[:8]}"
+        digest = hashlib.sha1(str(self.directory).encode()).hexdigest()[:8]
+        self.package = f"{_ROOT_PACKAGE}.{self.name.replace('-', '_')}_{digest}"
         self.log: logging.Logger = service_logger(self.name, config.secret_values(), config["log_level"])
         self.compiler = SchemaCompiler(spec.definitions)
         self.models = ModelRegistry(spec.definitions, self.compiler)
@@ -67,7 +68,9 @@ class Service:
         self.reporter = reporter or self._configured_reporter()
 
     @classmethod
-    def load(cls, directory: str | Path, *, environ: Mapping[str, str] | None = None, reporter: Reporter | None = None) -> Service:
+    def load(
+        cls, directory: str | Path, *, environ: Mapping[str, str] | None = None, reporter: Reporter | None = None
+    ) -> Service:
         """Load the service in ``directory``; raise :class:`ConfigError` naming what is wrong."""
         directory = Path(directory).resolve()
         config = load_config(directory, environ)

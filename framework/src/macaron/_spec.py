@@ -199,10 +199,7 @@ def _explain(node: Any) -> str | None:
         if node["in"] not in PARAM_LOCATIONS:
             return f"parameter {node['name']!r}: 'in' must be one of {sorted(PARAM_LOCATIONS)}"
         if node["in"] != "body" and node.get("type") not in PARAM_TYPES:
-            return (
-                f"parameter {node['name']!r}: 'type' must be one of {sorted(PARAM_TYPES)}, "
-                f"got {node.get('type')!r}"
-            )
+            return f"parameter {node['name']!r}: 'type' must be one of {sorted(PARAM_TYPES)}, got {node.get('type')!r}"
         if node["in"] == "body" and "schema" not in node:
             return f"parameter {node['name']!r}: a body parameter needs a 'schema'"
         if node["in"] == "path" and node.get("required") is not True:

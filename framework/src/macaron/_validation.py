@@ -141,7 +141,9 @@ class RequestValidator:
                     model=models.get(ref) if ref else None,
                 )
                 continue
-            schema = {k: v for k, v in p.items() if k not in ("name", "in", "required", "description", "allowEmptyValue")}
+            schema = {
+                k: v for k, v in p.items() if k not in ("name", "in", "required", "description", "allowEmptyValue")
+            }
             items = p.get("items") or {}
             self.params.append(
                 Param(
@@ -184,7 +186,8 @@ class RequestValidator:
         if errors:
             raise ValidationFailed(
                 f"{len(errors)} field{'s' if len(errors) > 1 else ''} of the request "
-                f"{'break' if len(errors) > 1 else 'breaks'} the spec", errors=errors
+                f"{'break' if len(errors) > 1 else 'breaks'} the spec",
+                errors=errors,
             )
         return kwargs
 
@@ -205,14 +208,18 @@ class RequestValidator:
             if body.required:
                 errors.append(FieldError("/body", "is required"))
             return
-        json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or ["application/json"]
+        json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or [
+            "application/json"
+        ]
         self._check_content_type(request, json_types, required=True)
         try:
             value = json.loads(raw)
         except UnicodeDecodeError:
             raise MalformedJson("the body is not valid UTF-8") from None
         except json.JSONDecodeError as exc:
-            raise MalformedJson(f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            raise MalformedJson(
+                f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
         except RecursionError:
             raise MalformedJson("the body is nested too deeply") from None
         value, errs = body.validator(value, ["body"])
@@ -260,7 +267,10 @@ class ResponseValidator:
     def _fail(self, why: str, errors: list[FieldError]) -> None:
         fields = "; ".join(f"{e.path}: {e.message}" for e in errors)
         self.log.error(
-            "response of %s is invalid: %s%s", self.operation.label, why, f" ({fields})" if fields else "",
+            "response of %s is invalid: %s%s",
+            self.operation.label,
+            why,
+            f" ({fields})" if fields else "",
             extra={
                 "operation": self.operation.operation_id,
                 "request_id": g.get("macaron_request_id"),

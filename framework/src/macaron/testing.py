@@ -7,6 +7,9 @@ against a local system, staging or live.
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,14 +18,14 @@ from typing import Any
 import requests
 from werkzeug.serving import make_server
 
-__all__ = ["Api", "assert_problem", "serve_app"]
+__all__ = ["Api", "LogCapture", "assert_problem", "capture_logs", "serve_app"]
 
 
 @contextmanager
 def serve_app(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve a WSGI app on a free port in a thread; yield its base URL."""
     server = make_server(host, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="macaron-test-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="macaron-test-server", daemon=True)
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"
@@ -62,7 +65,9 @@ class Api:
         return self.request("DELETE", path, **kwargs)
 
 
-def assert_problem(response: requests.Response, status: int, code: str, *, paths: list[str] | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: requests.Response, status: int, code: str, *, paths: list[str] | None = None
+) -> dict[str, Any]:
     """Assert ``response`` is a problem+json with ``status`` and ``code`` (and error ``paths``)."""
     assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text[:500]}"
     content_type = response.headers.get("Content-Type", "")
@@ -76,3 +81,33 @@ def assert_problem(response: requests.Response, status: int, code: str, *, paths
     if paths is not None:
         assert sorted(e["path"] for e in body.get("errors", [])) == sorted(paths), body.get("errors")
     return body
+
+
+class LogCapture:
+    """Log lines captured from a service, formatted exactly as in production."""
+
+    def __init__(self, stream: io.StringIO) -> None:
+        self._stream = stream
+
+    @property
+    def text(self) -> str:
+        return self._stream.getvalue()
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines() if line.strip()]
+
+
+@contextmanager
+def capture_logs(service: Any) -> Iterator[LogCapture]:
+    """Capture what ``service`` logs (JSON lines, secrets already masked) while the block runs."""
+    logger: logging.Logger = service.log
+    formatter = next((h.formatter for h in logger.handlers if getattr(h, "_macaron", False)), None)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    logger.addHandler(handler)
+    try:
+        yield LogCapture(stream)
+    finally:
+        logger.removeHandler(handler)
