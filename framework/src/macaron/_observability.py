@@ -37,18 +37,29 @@ class JsonFormatter(logging.Formatter):
         super().__init__()
         self.service = service
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
+        self._second = (-1, "")
+
+    def _time(self, created: float, msecs: float) -> str:
+        second = int(created)
+        if self._second[0] != second:  # strftime once per second, not per line
+            self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{self._second[1]}.{int(msecs):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": self._time(record.created, record.msecs),
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict) and getattr(record, "_macaron_fields", False):
+            entry.update(fields)  # the request line: fields passed as one dict
+        else:
+            for key, value in record.__dict__.items():
+                if key not in _RESERVED and not key.startswith("_"):
+                    entry[key] = value
         if record.exc_info:
             entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
         line = json.dumps(entry, default=str, ensure_ascii=False)
@@ -69,13 +80,25 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
-def service_logger(name: str, secrets: Iterable[str], level: str = "INFO", stream: Any = None) -> logging.Logger:
+class ServiceLogger(logging.Logger):
+    """A logger that skips ``findCaller`` (a stack walk per line; JSON lines don't print it)."""
+
+    def findCaller(self, stack_info: bool = False, stacklevel: int = 1) -> tuple[str, int, str, str | None]:
+        return "(unknown file)", 0, "(unknown function)", None
+
+    def request_line(self, message: str, fields: dict[str, Any]) -> None:
+        """Log the one line of a finished request (level INFO)."""
+        if self.isEnabledFor(logging.INFO):
+            self._log(logging.INFO, message, (), extra={"fields": fields, "_macaron_fields": True})
+
+
+def service_logger(name: str, secrets: Iterable[str], level: str = "INFO", stream: Any = None) -> ServiceLogger:
     """A logger owned by one Service, writing JSON lines (secrets masked) to stderr.
 
     It is deliberately not registered in ``logging``'s global manager: two Services of
     the same name in one process (tests do that) keep their own handlers and secrets.
     """
-    logger = logging.Logger(f"macaron.service.{name}", level.upper())
+    logger = ServiceLogger(f"macaron.service.{name}", level.upper())
     handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JsonFormatter(name, secrets))
     handler._macaron = True  # type: ignore[attr-defined]
@@ -104,7 +127,17 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
 
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     def observe(self, operation: str, method: str, status: int, seconds: float) -> None:
-        code = str(status)
-        self.requests.labels(self.service, operation, method, code).inc()
-        self.latency.labels(self.service, operation, code).observe(seconds)
+        key = (operation, method, status)
+        children = self._children.get(key)
+        if children is None:  # label lookups cost a lock and a dict each: do them once per key
+            code = str(status)
+            children = (
+                self.requests.labels(self.service, operation, method, code),
+                self.latency.labels(self.service, operation, code),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)

@@ -145,6 +145,14 @@ class Validator:
         except RecursionError:
             return value, [FieldError(_pointer(path) or "/", "is nested too deeply")]
 
+    def is_valid(self, value: Any) -> bool:
+        """The fast check alone (no error collection)."""
+        try:
+            self._fn(value)
+        except (fastjsonschema.JsonSchemaValueException, RecursionError):
+            return False
+        return True
+
     def errors(self, value: Any, path: list[str]) -> list[FieldError]:
         """Every error in ``value``, one per bad field, each with its path."""
         out: list[FieldError] = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import logging
 import sys
 import types
 from collections.abc import Callable, Mapping
@@ -23,7 +22,7 @@ from typing import Any
 from ._config import Config, load_config
 from ._errors import SpecError
 from ._models import ModelRegistry
-from ._observability import service_logger
+from ._observability import ServiceLogger, service_logger
 from ._schema import SchemaCompiler
 from ._spec import Operation, Spec, load_spec
 
@@ -57,7 +56,7 @@ class Service:
         self.directory = config.directory
         digest = hashlib.sha1(str(self.directory).encode()).hexdigest()[:8]
         self.package = f"{_ROOT_PACKAGE}.{self.name.replace('-', '_')}_{digest}"
-        self.log: logging.Logger = service_logger(self.name, config.secret_values(), config["log_level"])
+        self.log: ServiceLogger = service_logger(self.name, config.secret_values(), config["log_level"])
         self.compiler = SchemaCompiler(spec.definitions)
         self.models = ModelRegistry(spec.definitions, self.compiler)
         self.extensions: dict[str, Any] = {}

@@ -254,15 +254,22 @@ class ResponseValidator:
         declared = self.declared.get(str(status)) or self.declared.get("default")
         if declared is None:
             self._fail(f"status {status} is not declared", [])
-        payload = _plain(body)
+        if isinstance(body, Model):
+            body = body.to_json()
         if declared.validator is None:
-            if payload not in (None, {}, b"", ""):
+            if body not in (None, {}, b"", ""):
                 self._fail(f"status {status} declares no body, but the handler returned one", [])
             return b"", status, headers
-        _, errors = declared.validator(payload, ["response"])
-        if errors:
-            self._fail(f"the {status} response body breaks the spec", errors)
-        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(), status, headers
+        if not declared.validator.is_valid(body):
+            body = _plain(body)  # models nested in dicts or lists: convert, then validate again
+            _, errors = declared.validator(body, ["response"])
+            if errors:
+                self._fail(f"the {status} response body breaks the spec", errors)
+        return (
+            json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode(),
+            status,
+            headers,
+        )
 
     def _fail(self, why: str, errors: list[FieldError]) -> None:
         fields = "; ".join(f"{e.path}: {e.message}" for e in errors)
@@ -288,6 +295,12 @@ def _unpack(result: Any, default_status: int) -> tuple[Any, int, dict[str, str]]
             return result[0], int(result[1]), dict(result[2] or {})
         raise TypeError("a handler returns body, (body, status) or (body, status, headers)")
     return result, default_status, {}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.to_json()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _plain(body: Any) -> Any:

@@ -1,0 +1,138 @@
+"""In-process figures: validation vs json.loads, cold start, resident memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import timeit
+import urllib.request
+from pathlib import Path
+from statistics import median
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def _bodies() -> dict[str, bytes]:
+    def thing(parts: int) -> bytes:
+        return json.dumps(
+            {
+                "id": 1,
+                "name": "thing",
+                "owner": {"email": "a@example.com", "name": "A"},
+                "parts": [{"sku": f"ABC-{i % 1000:03d}", "qty": i, "price": i * 0.5} for i in range(parts)],
+            }
+        ).encode()
+
+    return {"small": thing(3), "large": thing(100)}
+
+
+def validation_vs_json_loads(rounds: int, number: int) -> dict[str, object]:
+    """Time to parse+validate+build the model of a body ÷ json.loads of the same bytes."""
+    from macaron import Service
+
+    service = Service.load(HERE / "bench_service")
+    op = next(o for o in service.spec.operations if o.operation_id == "createThing")
+    from macaron._validation import RequestValidator
+
+    body = RequestValidator(op, service.compiler, service.models).body
+    assert body is not None and body.model is not None
+    model, registry, validator = body.model, body.model.__registry__, body.validator
+
+    def macaron_path(raw: bytes) -> object:
+        value, errors = validator(json.loads(raw), ["body"])
+        assert not errors
+        return registry.build(model, value)
+
+    out: dict[str, object] = {}
+    for name, raw in _bodies().items():
+        ours, base = [], []
+        for _ in range(rounds):
+            ours.append(timeit.timeit(lambda raw=raw: macaron_path(raw), number=number) / number)
+            base.append(timeit.timeit(lambda raw=raw: json.loads(raw), number=number) / number)
+        out[name] = {
+            "ratio": median(ours) / median(base),
+            "macaron_us": median(ours) * 1e6,
+            "json_loads_us": median(base) * 1e6,
+            "bytes": len(raw),
+        }
+    out["value"] = out["small"]["ratio"]  # type: ignore[index]
+    return out
+
+
+def _serve_user(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, float]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "macaron",
+            "serve",
+            str(ROOT / "services" / "user"),
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/ping"
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return proc, url, time.monotonic() - started
+        except OSError:
+            if proc.poll() is not None or time.monotonic() - started > 30:
+                raise RuntimeError("user service did not start") from None
+            time.sleep(0.005)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=15)
+
+
+def _env() -> dict[str, str]:
+    from macaron._devenv import dev_environ
+
+    return {**os.environ, **dev_environ(ROOT), "MACARON_LOG_LEVEL": "WARNING"}
+
+
+def cold_start(rounds: int) -> dict[str, object]:
+    """Seconds from launching ``macaron serve services/user`` to its first /ping 200."""
+    samples = []
+    for _ in range(rounds):
+        proc, _, seconds = _serve_user(_env())
+        _stop(proc)
+        samples.append(seconds)
+    return {"value": median(samples), "samples": samples}
+
+
+def rss(settle: float = 1.0) -> dict[str, object]:
+    """Resident memory (MB) of the one idle gunicorn worker of the user service."""
+    proc, _, _ = _serve_user(_env())
+    try:
+        time.sleep(settle)
+        children = subprocess.run(["ps", "--ppid", str(proc.pid), "-o", "pid="], capture_output=True, text=True)
+        pids = [int(p) for p in children.stdout.split()]
+        values = {}
+        for pid in [proc.pid, *pids]:
+            status = Path(f"/proc/{pid}/status").read_text()
+            values[pid] = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
+        worker = values[pids[0]] if pids else values[proc.pid]
+        return {"value": round(worker, 1), "master_mb": round(values[proc.pid], 1)}
+    finally:
+        _stop(proc)

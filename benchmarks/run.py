@@ -1,0 +1,119 @@
+"""``nox -s bench [-- --quick]``: every benchmark figure as a ratio measured in one run.
+
+Contenders are alternated round by round and the median is reported; everything runs
+on 127.0.0.1. Writes ``benchmarks/results.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+GOALS = {
+    "server_vs_flask": (">=", 0.85),
+    "server_vs_connexion": (">=", 2.0),
+    "validation_vs_json_loads": ("<=", 10.0),
+    "client_vs_requests": ("<=", 1.10),
+    "tasks_vs_rq": (">=", 0.9),
+    "cold_start_s": ("<=", 1.0),
+    "rss_mb": (None, None),
+}
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def optional(module: str, quick: bool) -> dict[str, Any] | None:
+    """Figures measured by a sibling script exposing ``measure(quick: bool) -> dict``."""
+    try:
+        return importlib.import_module(module).measure(quick)  # type: ignore[no-any-return]
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a short run (under two minutes)")
+    parser.add_argument("--only", nargs="*", help="run only these figures")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    wanted = set(args.only or GOALS)
+    import inprocess
+    import server
+
+    results: dict[str, Any] = {"machine": machine(), "quick": quick, "raw": {}}
+    if {"server_vs_flask", "server_vs_connexion"} & wanted:
+        contenders = ["macaron", "flask"] + (["connexion"] if "server_vs_connexion" in wanted else [])
+        raw = server.measure(contenders, rounds=2 if quick else 5, seconds=2 if quick else 5)
+        results["raw"]["server_rps"] = raw
+        results["server_vs_flask"] = server.ratio(raw, "macaron", "flask")
+        if "connexion" in contenders:
+            results["server_vs_connexion"] = server.ratio(raw, "macaron", "connexion")
+    if "validation_vs_json_loads" in wanted:
+        results["validation_vs_json_loads"] = inprocess.validation_vs_json_loads(
+            5 if quick else 9, 300 if quick else 2000
+        )
+    if "client_vs_requests" in wanted and (figure := optional("client_vs_requests", quick)):
+        results["client_vs_requests"] = figure
+    if "tasks_vs_rq" in wanted and (figure := optional("tasks_vs_rq", quick)):
+        results["tasks_vs_rq"] = figure
+    if "cold_start_s" in wanted:
+        results["cold_start_s"] = inprocess.cold_start(3 if quick else 7)
+    if "rss_mb" in wanted:
+        results["rss_mb"] = inprocess.rss()
+    out = HERE / "results.json"
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(table(results))
+    print(f"\nwritten to {out}")
+    return 0
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [f"{'figure':<26}{'value':>10}  {'goal':<8} met   detail", "-" * 78]
+    for key, (op, goal) in GOALS.items():
+        if key not in results:
+            lines.append(f"{key:<26}{'—':>10}  (not measured)")
+            continue
+        figure = results[key]
+        value = figure["value"]
+        met = "" if op is None else ("yes" if (value >= goal if op == ">=" else value <= goal) else "NO")
+        detail = {
+            k: (round(v, 3) if isinstance(v, float) else v)
+            for k, v in figure.items()
+            if k != "value" and not isinstance(v, (list, dict))
+        }
+        nested = {k: round(v["ratio"], 2) for k, v in figure.items() if isinstance(v, dict) and "ratio" in v}
+        goal_text = "" if op is None else f"{op}{goal}"
+        lines.append(f"{key:<26}{value:>10.3f}  {goal_text:<8} {met:<5} {detail or ''}{nested or ''}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
