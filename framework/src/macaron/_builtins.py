@@ -1,5 +1,6 @@
 """Built-in endpoints of every service: ``/ping``, ``/version``, ``/docs``, ``/api.json``,
-``/metrics``; and the served spec, which lists them next to the service's own paths.
+``/metrics`` (plus ``/auth/version`` and ``/.well-known/jwks.json`` from ``_authroutes``);
+and the served spec, which lists them next to the service's own paths.
 
 The served spec also declares the error responses the framework itself produces
 (400 for bad input, 413/415 for bodies, 500) with the ``Problem`` schema, so what a
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ._authroutes import annotate_spec, auth_routes
 
 if TYPE_CHECKING:
     from ._service import Service
@@ -102,6 +105,7 @@ def served_spec(service: Service, extra_paths: dict[str, Any] | None = None) -> 
     for route, item in {**_builtin_paths(), **(extra_paths or {})}.items():
         if not base:
             paths.setdefault(route, item)
+    annotate_spec(service, doc)  # 401/403 on secured operations, /auth/version, /.well-known/jwks.json
     tags = doc.setdefault("tags", [])
     if not any(t.get("name") == "built-in" for t in tags):
         tags.append({"name": "built-in", "description": "Endpoints every macaron service serves."})
@@ -172,5 +176,6 @@ def register_builtins(app: Flask, service: Service, spec_bytes: bytes, metrics_r
         ("/docs", "builtin.docs", docs),
         ("/docs/", "builtin.docs_slash", docs),
         ("/docs/static/<path:filename>", "builtin.docs_static", docs_static),
+        *auth_routes(service, version_body),
     ):
         app.add_url_rule(rule, endpoint, view, methods=["GET"])

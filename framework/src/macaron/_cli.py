@@ -53,10 +53,33 @@ def _check(a: argparse.Namespace) -> int:
     return 0
 
 
+def _token_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("directory", help="the service directory the token is for, e.g. services/user")
+    p.add_argument("--sub", required=True, help="the subject (user id) of the token")
+    p.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default: auth.ttl, 3600)")
+    p.add_argument("--scope", action="append", default=[], help="a scope to grant; repeat for several")
+    p.add_argument("--audience", default=None, help="default: the service's own audience")
+
+
+def _token(a: argparse.Namespace) -> int:
+    from ._config import load_config
+    from ._tokens import TokenAuthority
+
+    authority = TokenAuthority.from_config(load_config(Path(a.directory)))
+    scopes = [s for value in a.scope for s in value.split()]
+    try:
+        print(authority.issue(a.sub, ttl=a.ttl, scopes=scopes, audience=a.audience))
+    except ValueError as exc:
+        print(f"macaron token: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 COMMANDS: list[Command] = [
     ("serve", "serve a service (gunicorn, or --reload for a dev server)", _serve_args, _serve),
     ("dev", "run every service under services/ at once", _dev_args, _dev),
     ("check", "load a service: validate its config, spec and handlers", _check_args, _check),
+    ("token", "print a JWT valid for a service (dev and acceptance tests)", _token_args, _token),
 ]
 
 

@@ -21,15 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jwt import PyJWK
-from jwt.algorithms import get_default_algorithms
-
 from ._errors import ConfigError, MacaronError
 
 ALGORITHMS = {"HS256": "oct", "RS256": "RSA", "ES256": "EC"}
 MIN_SECRET_BYTES = 32
 MIN_RSA_BITS = 2048
 _JWKS_MAX_BYTES = 1_048_576
+_RETRY_AFTER_FAILURE = 5.0
 _THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
 
 
@@ -50,6 +48,8 @@ def thumbprint(jwk: dict[str, Any]) -> str:
 
 def public_jwk(public_key: Any, algorithm: str) -> dict[str, Any]:
     """The public JWK of ``public_key`` with ``kid`` (thumbprint), ``alg`` and ``use``."""
+    from jwt.algorithms import get_default_algorithms
+
     raw = get_default_algorithms()[algorithm].to_jwk(public_key, as_dict=True)
     jwk = {k: raw[k] for k in _THUMBPRINT_MEMBERS[raw["kty"]]}
     return {**jwk, "kid": thumbprint(jwk), "alg": algorithm, "use": "sig"}
@@ -110,8 +110,9 @@ class Jwks:
     seconds, so a flood of made-up ``kid``s cannot turn into a flood of fetches.
     """
 
-    def __init__(self, url: str, algorithm: str, *, ttl: float = 300.0, min_refresh: float = 30.0,
-                 timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, algorithm: str, *, ttl: float = 300.0, min_refresh: float = 30.0, timeout: float = 5.0
+    ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"auth.jwks_url must be an http(s) URL, got {url!r}")
         self.url = url
@@ -121,6 +122,7 @@ class Jwks:
         self.timeout = timeout
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None
+        self._failed_at: float | None = None
         self._lock = threading.Lock()
 
     def key(self, kid: str | None) -> Any:
@@ -141,19 +143,27 @@ class Jwks:
                 raise UnknownKey("the token's 'kid' names no key of the issuer") from None
 
     def _refresh(self, now: float) -> None:
+        if self._failed_at is not None and now - self._failed_at < _RETRY_AFTER_FAILURE:
+            if self._fetched_at is None:
+                raise KeysUnavailable(f"the JWKS at {self.url} failed a moment ago; retrying shortly")
+            return
         try:
-            with urllib.request.urlopen(self.url, timeout=self.timeout) as resp:  # noqa: S310 (scheme checked)
+            with urllib.request.urlopen(self.url, timeout=self.timeout) as resp:
                 data = json.loads(resp.read(_JWKS_MAX_BYTES + 1)[:_JWKS_MAX_BYTES])
         except (OSError, ValueError) as exc:
+            self._failed_at = now
             if self._fetched_at is None:
                 raise KeysUnavailable(f"cannot fetch the JWKS from {self.url}: {type(exc).__name__}") from None
             return  # keep serving the keys we have
+        self._failed_at = None
         self._keys = parse_jwks(data, self.algorithm)
         self._fetched_at = now
 
 
 def parse_jwks(data: Any, algorithm: str) -> dict[str, Any]:
     """``{kid: key}`` for the keys of a JWKS document usable with ``algorithm`` (others skipped)."""
+    from jwt import PyJWK
+
     out: dict[str, Any] = {}
     keys = data.get("keys") if isinstance(data, dict) else None
     for jwk in keys if isinstance(keys, list) else []:
