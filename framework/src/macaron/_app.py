@@ -23,6 +23,7 @@ from ._routing import endpoint_name, flask_rule
 from ._security import decorate_handler, security_guard
 from ._service import BoundOperation, Service
 from ._validation import RequestValidator, ResponseValidator
+from .tasks import attach as attach_tasks
 
 Guard = Callable[[Any], None]
 GuardFactory = Callable[[Service, Any], Guard | None]
@@ -87,6 +88,9 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["macaron"] = service
     metrics = Metrics(service.name)
+    attach_tasks(service)  # finds @task functions; with any, /ping checks Redis and /metrics shows queues
+    for collector in service.extensions.get("metrics_collectors", []):
+        metrics.registry.register(collector)
     log = service.log
 
     factories = [security_guard] if security else []

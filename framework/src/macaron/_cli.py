@@ -75,11 +75,33 @@ def _token(a: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("directory", help="the service directory, e.g. services/mail")
+    p.add_argument("--burst", action="store_true", help="run until the queues are empty, then exit")
+    p.add_argument("--simple", action="store_true", help="run jobs in the worker process (no fork per job)")
+    p.add_argument("--queues", default=None, help="comma-separated queues of the service (default: all its tasks use)")
+    p.add_argument("--maintenance-interval", type=int, default=60,
+                   help="seconds between passes that requeue abandoned jobs (default 60)")
+    p.add_argument("--heartbeat-interval", type=int, default=10, help="seconds between job heartbeats (default 10)")
+    p.add_argument("--abandon-grace", type=int, default=30,
+                   help="seconds a job may miss heartbeats before it counts as abandoned (default 30)")
+
+
+def _worker(a: argparse.Namespace) -> int:
+    from ._worker import run_worker
+
+    queues = [q.strip() for q in a.queues.split(",") if q.strip()] if a.queues else None
+    return run_worker(a.directory, burst=a.burst, simple=a.simple, queues=queues,
+                      maintenance_interval=a.maintenance_interval, heartbeat_interval=a.heartbeat_interval,
+                      abandon_grace=a.abandon_grace)
+
+
 COMMANDS: list[Command] = [
     ("serve", "serve a service (gunicorn, or --reload for a dev server)", _serve_args, _serve),
     ("dev", "run every service under services/ at once", _dev_args, _dev),
     ("check", "load a service: validate its config, spec and handlers", _check_args, _check),
     ("token", "print a JWT valid for a service (dev and acceptance tests)", _token_args, _token),
+    ("worker", "run the task worker (rq + scheduler) of a service", _worker_args, _worker),
 ]
 
 

@@ -147,14 +147,39 @@ def service_procs(root: Path, host: str) -> list[Proc]:
     return procs
 
 
+def worker_procs(root: Path) -> list[Proc]:
+    """One ``macaron worker`` per service that declares tasks (has a ``tasks`` module)."""
+    from ._taskqueue import declares_tasks
+
+    return [
+        Proc(name=f"{load_config(d).name}-worker", argv=[sys.executable, "-m", "macaron", "worker", str(d)])
+        for d in discover_services(root)
+        if declares_tasks(d)
+    ]
+
+
 def run_dev(root: Path, host: str = "127.0.0.1") -> int:
-    """Start the whole dev system under ``root`` and supervise it until Ctrl-C."""
+    """Start the whole dev system under ``root`` and supervise it until Ctrl-C.
+
+    With services that declare tasks: a private Redis first (unless ``REDIS_URL`` is set; its
+    data stays in ``.dev/redis``), its URL in every process's ``REDIS_URL``, and one worker per
+    such service after the servers; Redis is stopped last.
+    """
     supervisor = Supervisor()
     procs = service_procs(root, host)
     if not procs:
         raise ConfigError(f"no services found under {root / 'services'} (each needs a service.yaml)")
+    workers = worker_procs(root)
+    redis = None
     try:
-        for proc in procs:
+        if workers and not os.environ.get("REDIS_URL"):
+            from ._redis import RedisServer
+
+            redis = RedisServer(root / ".dev" / "redis").start()
+            supervisor.say(f"  redis        {redis.url} (private; data in .dev/redis)")
+        for proc in [*procs, *workers]:
+            if redis is not None:
+                proc.env["REDIS_URL"] = redis.url
             supervisor.start(proc)
         supervisor.say("\nmacaron dev system is up:")
         for proc in supervisor.procs:
@@ -164,4 +189,6 @@ def run_dev(root: Path, host: str = "127.0.0.1") -> int:
         return supervisor.wait()
     finally:
         supervisor.stop()
+        if redis is not None:
+            redis.stop()
         supervisor.say("macaron dev system stopped.")

