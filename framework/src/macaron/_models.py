@@ -9,7 +9,7 @@ through the same compiled validators as requests.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from ._errors import ValidationFailed
@@ -107,9 +107,12 @@ def _is_object_schema(schema: dict[str, Any]) -> bool:
 class ModelRegistry:
     """The model classes of one spec, by definition name: ``models.User``."""
 
-    def __init__(self, definitions: dict[str, Any], compiler: SchemaCompiler) -> None:
+    def __init__(
+        self, definitions: dict[str, Any], compiler: SchemaCompiler, store: Callable[[], Any] | None = None
+    ) -> None:
         self._definitions = definitions
         self._compiler = compiler
+        self.store = store  # the service's store getter, for models with x-persist (macaron.store)
         self._classes: dict[str, type[Model]] = {}
         for name, schema in definitions.items():
             if isinstance(schema, dict) and _is_object_schema(schema):
@@ -144,20 +147,21 @@ class ModelRegistry:
             elif isinstance(sub.get("additionalProperties"), dict) and (ref := _ref_name(sub["additionalProperties"])):
                 nested[prop] = ("map", ref)
         nullable = frozenset(p for p, s in props.items() if isinstance(s, dict) and s.get("x-nullable"))
-        cls = type(
-            name,
-            tuple(bases) or (Model,),
-            {
-                "__slots__": (),
-                "__model_name__": name,
-                "__properties__": tuple(dict.fromkeys((*inherited, *props))),
-                "__nested__": nested,
-                "__nullable__": nullable | frozenset(p for b in bases for p in b.__nullable__),
-                "__registry__": self,
-                "__module__": "macaron.models",
-                "__qualname__": name,
-            },
-        )
+        namespace: dict[str, Any] = {
+            "__slots__": (),
+            "__model_name__": name,
+            "__properties__": tuple(dict.fromkeys((*inherited, *props))),
+            "__nested__": nested,
+            "__nullable__": nullable | frozenset(p for b in bases for p in b.__nullable__),
+            "__registry__": self,
+            "__module__": "macaron.models",
+            "__qualname__": name,
+        }
+        if "x-persist" in schema:  # store methods; imported only by specs that persist
+            from .store._binding import bind_persistence
+
+            bases = bind_persistence(name, self._definitions, bases, namespace)
+        cls: type[Model] = type(name, tuple(bases) or (Model,), namespace)
         self._classes[name] = cls
         cls.__validator__ = self._compiler.validator({"$ref": f"#/definitions/{name}"})
         return cls

@@ -58,7 +58,7 @@ class Service:
         self.package = f"{_ROOT_PACKAGE}.{self.name.replace('-', '_')}_{digest}"
         self.log: ServiceLogger = service_logger(self.name, config.secret_values(), config["log_level"])
         self.compiler = SchemaCompiler(spec.definitions)
-        self.models = ModelRegistry(spec.definitions, self.compiler)
+        self.models = ModelRegistry(spec.definitions, self.compiler, store=self.store)
         self.extensions: dict[str, Any] = {}
         self.apis: list[str] = [self.name]
         self.health_checks: dict[str, Callable[[], bool]] = {}
@@ -141,6 +141,12 @@ class Service:
         if not callable(reporter):
             raise SpecError(f"{self.directory / 'service.yaml'}: reporter {target!r} is not callable")
         return reporter  # type: ignore[no-any-return]
+
+    def store(self) -> Any:
+        """This service's store (``macaron.store``): opened on first use, kept in ``extensions``."""
+        from .store import store_for  # lazy: no store module is imported until a model persists
+
+        return store_for(self)
 
     def __repr__(self) -> str:
         return f"Service({self.name!r}, {str(self.directory)!r})"
