@@ -97,13 +97,13 @@ def test_default_prefix_keeps_services_and_envs_apart() -> None:
     assert default_prefix("pr 12/x", "user") == "pr-12-x-user-"
 
 
-def test_sqlite_services_never_import_boto3() -> None:
+def test_sqlite_services_never_import_boto3(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
-        import sys, tempfile
+        import sys
         from macaron import Service, create_app
         service = Service.load({str(PERSIST)!r}, environ={{
-            "MACARON_PERSIST_STORE__PATH": tempfile.mkdtemp() + "/s.sqlite3"}})
+            "MACARON_PERSIST_STORE__PATH": {str(tmp_path / "s.sqlite3")!r}}})
         create_app(service)
         assert "sqlite3" not in sys.modules and "macaron.store.sqlite" not in sys.modules, "store opened at start"
         service.models.User(user_id="u1", email="a@example.com").create()
