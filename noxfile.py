@@ -39,9 +39,10 @@ def dev_env(session: nox.Session) -> dict[str, str]:
 
 @nox.session
 def test(session: nox.Session) -> None:
-    """Lint, then every test: framework, services, acceptance. Extra args go to pytest."""
+    """Lint, stub currency, then every test: framework, services, acceptance. Extra args go to pytest."""
     install(session)
     session.run("ruff", "check", str(ROOT))
+    session.run("macaron", "stubs", "--check", "--root", str(ROOT))  # also framework/tests/test_stubs.py
     session.run("python", "-m", "pytest", *(session.posargs or []), env={"MACARON_ROOT": str(ROOT)})
 
 
@@ -77,3 +78,10 @@ def token(session: nox.Session) -> None:
     name, *rest = session.posargs
     session.install("-e", str(ROOT / "framework"))
     session.run("macaron", "token", str(ROOT / "services" / name), *rest, env=dev_env(session))
+
+
+@nox.session
+def stubs(session: nox.Session) -> None:
+    """Regenerate the typed client/model stubs of every spec (framework/src/macaron/stubs/); commit them."""
+    session.install("-e", str(ROOT / "framework"))
+    session.run("macaron", "stubs", "--root", str(ROOT), *session.posargs)

@@ -96,12 +96,48 @@ def _worker(a: argparse.Namespace) -> int:
                       abandon_grace=a.abandon_grace)
 
 
+def _fake_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", help="the spec to fake, e.g. shared_apis/sendgrid.yaml")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="default: a free port (printed)")
+    p.add_argument("--handlers", default=None, help="stateful handlers (default: <spec dir>/fakes/<spec name>.py)")
+    p.add_argument("--stateless", action="store_true", help="answer with examples only, ignore stateful handlers")
+
+
+def _fake(a: argparse.Namespace) -> int:
+    from ._fakes import serve_fake
+
+    serve_fake(a.spec, host=a.host, port=a.port, handlers=a.handlers, stateful=not a.stateless)
+    return 0
+
+
+def _stubs_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", default=".", help="the monorepo root (holding services/ and shared_apis/)")
+    p.add_argument("--out", default=None, help="default: <root>/framework/src/macaron/stubs")
+    p.add_argument("--check", action="store_true", help="only check that the committed stubs are current")
+
+
+def _stubs(a: argparse.Namespace) -> int:
+    from ._stubs import write
+
+    root = Path(a.root).resolve()
+    out = Path(a.out) if a.out else root / "framework" / "src" / "macaron" / "stubs"
+    differ = write(root, out, check=a.check)
+    if a.check and differ:
+        print(f"macaron stubs: out of date in {out}: {', '.join(differ)}; run `nox -s stubs`", file=sys.stderr)
+        return 1
+    print(f"macaron stubs: {'current' if a.check else 'wrote ' + (', '.join(differ) or 'nothing (current)')}")
+    return 0
+
+
 COMMANDS: list[Command] = [
     ("serve", "serve a service (gunicorn, or --reload for a dev server)", _serve_args, _serve),
     ("dev", "run every service under services/ at once", _dev_args, _dev),
     ("check", "load a service: validate its config, spec and handlers", _check_args, _check),
     ("token", "print a JWT valid for a service (dev and acceptance tests)", _token_args, _token),
     ("worker", "run the task worker (rq + scheduler) of a service", _worker_args, _worker),
+    ("fake", "serve a fake of any spec (validation, recording, faults, stateful handlers)", _fake_args, _fake),
+    ("stubs", "generate the typed client/model stubs of every spec (--check: verify)", _stubs_args, _stubs),
 ]
 
 

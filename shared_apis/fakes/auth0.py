@@ -1,0 +1,132 @@
+"""Stateful behaviour of the Auth0 fake (``macaron fake shared_apis/auth0.yaml``).
+
+Keeps signed-up users (``state["users"]``, by lower-cased email), refuses a duplicate
+signup and a wrong password with Auth0's own error bodies, issues tokens for the
+password grants, ``client_credentials`` and ``refresh_token``, and answers
+``/userinfo`` for the access tokens it issued. Client secrets cannot be checked
+(they are unknown here): any non-empty one is accepted. Passwords are kept as
+salted hashes, never in clear. Handlers run one at a time (the fake serialises them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import Any
+
+_PASSWORD_GRANTS = ("http://auth0.com/oauth/grant-type/password-realm", "password")
+_MIN_PASSWORD = 8  # Auth0's "fair" policy: at least 8 characters (this fake checks the length only)
+_TTL = 86400
+
+
+def _hash(password: str, salt: str) -> str:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), 1000).hex()
+
+
+def _oauth_error(status: int, error: str, description: str) -> tuple[dict[str, str], int]:
+    return {"error": error, "error_description": description}, status
+
+
+def signup(fake: Any, body: Any) -> Any:
+    """Create a database user; 400 ``user_exists`` for a taken email, 400 ``invalid_password`` for a weak one."""
+    users = fake.state.setdefault("users", {})
+    email = body.email.lower()
+    if email in users:
+        return {"name": "BadRequestError", "code": "user_exists", "description": "The user already exists.",
+                "statusCode": 400}, 400
+    if len(body.password) < _MIN_PASSWORD:
+        return {"name": "PasswordStrengthError", "message": "Password is too weak", "code": "invalid_password",
+                "description": {"rules": [{"message": "At least %d characters in length", "format": [_MIN_PASSWORD],
+                                           "code": "lengthAtLeast", "verified": False}], "verified": False},
+                "statusCode": 400}, 400
+    profile = {k: v for k, v in body.to_json().items()
+               if k in ("username", "given_name", "family_name", "name", "nickname", "picture", "user_metadata")}
+    salt = secrets.token_hex(8)
+    user = {"_id": secrets.token_hex(12), "email_verified": False, "email": body.email, **profile}
+    users[email] = {**user, "connection": body.connection, "salt": salt, "password_hash": _hash(body.password, salt)}
+    return user
+
+
+def _issue(fake: Any, sub: str | None, request: Any, *, refresh: bool) -> dict[str, Any]:
+    tokens = fake.state.setdefault("access_tokens", {})
+    access = secrets.token_urlsafe(32)
+    tokens[access] = {"sub": sub, "audience": request.audience, "expires_at": int(time.time()) + _TTL}
+    out: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "expires_in": _TTL}
+    if request.scope:
+        out["scope"] = request.scope
+    if sub is not None and "openid" in (request.scope or "").split():
+        out["id_token"] = _id_token(fake, sub, request)
+    if refresh and "offline_access" in (request.scope or "").split():
+        refresh_token = "v1." + secrets.token_urlsafe(32)
+        fake.state.setdefault("refresh_tokens", {})[refresh_token] = {"sub": sub, "scope": request.scope}
+        out["refresh_token"] = refresh_token
+    return out
+
+
+def _id_token(fake: Any, sub: str, request: Any) -> str:
+    import jwt
+
+    now = int(time.time())
+    host = fake.request.host
+    claims = {"iss": f"http://{host}/", "sub": sub, "aud": request.client_id, "iat": now, "exp": now + 36000}
+    user = _user_by_sub(fake, sub)
+    if user is not None:
+        claims.update(email=user["email"], email_verified=user["email_verified"])
+    key = (request.client_secret or "fake-auth0-client-secret").ljust(32, "-")
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def _user_by_sub(fake: Any, sub: str) -> dict[str, Any] | None:
+    for user in fake.state.get("users", {}).values():
+        if f"auth0|{user['_id']}" == sub:
+            return user  # type: ignore[no-any-return]
+    return None
+
+
+def getToken(fake: Any, body: Any, auth0_forwarded_for: str | None = None) -> Any:
+    """The token endpoint: password grants, client_credentials and refresh_token."""
+    grant = body.grant_type
+    if grant in _PASSWORD_GRANTS:
+        for name in ("username", "password") + (("realm",) if grant != "password" else ()):
+            if not getattr(body, name):
+                return _oauth_error(400, "invalid_request", f"Missing required parameter: {name}")
+        user = fake.state.get("users", {}).get(body.username.lower())
+        if user is None or (grant != "password" and user["connection"] != body.realm) or \
+                not secrets.compare_digest(user["password_hash"], _hash(body.password, user["salt"])):
+            return _oauth_error(403, "invalid_grant", "Wrong email or password.")
+        return _issue(fake, f"auth0|{user['_id']}", body, refresh=True)
+    if grant == "client_credentials":
+        if not body.client_secret:
+            return _oauth_error(401, "access_denied", "Unauthorized")
+        if not body.audience:
+            return _oauth_error(403, "access_denied",
+                                "No audience parameter was provided, and no default audience has been configured")
+        return _issue(fake, None, body, refresh=False)
+    if grant == "refresh_token":
+        known = fake.state.get("refresh_tokens", {}).get(body.refresh_token or "")
+        if known is None:
+            return _oauth_error(403, "invalid_grant", "Unknown or invalid refresh token.")
+        return _issue(fake, known["sub"], body, refresh=False)
+    return _oauth_error(403, "invalid_grant", "Invalid authorization code")
+
+
+def changePassword(fake: Any, body: Any) -> Any:
+    """Always 200 (Auth0 does not reveal whether the user exists); known users get a reset recorded."""
+    if body.email.lower() in fake.state.get("users", {}):
+        fake.state.setdefault("password_resets", []).append({"email": body.email, "connection": body.connection})
+    return "We've just sent you an email to reset your password."
+
+
+def getUserInfo(fake: Any) -> Any:
+    """The profile of the user an issued access token belongs to; plain-text 401 otherwise."""
+    grant = fake.state.get("access_tokens", {}).get(fake.bearer() or "")
+    user = _user_by_sub(fake, grant["sub"]) if grant and grant["sub"] else None
+    if grant is None or grant["expires_at"] < time.time() or user is None:
+        reason = 'error="invalid_token", error_description="Invalid token"'
+        return "Unauthorized", 401, {"WWW-Authenticate": f'Bearer realm="Users", {reason}'}
+    info = {"sub": grant["sub"], "email": user["email"], "email_verified": user["email_verified"],
+            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}
+    info.update({k: user[k] for k in ("name", "given_name", "family_name", "nickname", "picture") if k in user})
+    info.setdefault("nickname", user["email"].split("@")[0])
+    return info
