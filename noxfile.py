@@ -85,3 +85,13 @@ def stubs(session: nox.Session) -> None:
     """Regenerate the typed client/model stubs of every spec (framework/src/macaron/stubs/); commit them."""
     session.install("-e", str(ROOT / "framework"))
     session.run("macaron", "stubs", "--root", str(ROOT), *session.posargs)
+
+
+@nox.session
+def deploy(session: nox.Session) -> None:
+    """Test-gated blue/green deploy to Elastic Beanstalk (docs/deploy.md):
+    ``nox -s deploy -- user [--env staging|live] [--version V] [--dry-run] [--rollback] [--yes] [--allow-dirty]``."""
+    if not session.posargs:
+        session.error("which service? e.g. nox -s deploy -- user --dry-run")
+    install(session)
+    session.run("macaron", "deploy", *session.posargs, "--root", str(ROOT), env={"MACARON_ROOT": str(ROOT)})

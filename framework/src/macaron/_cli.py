@@ -130,6 +130,24 @@ def _stubs(a: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("service", help="the service to deploy (a directory under services/)")
+    p.add_argument("--env", choices=("live", "staging"), default="live",
+                   help="live: blue/green with a CNAME swap (default); staging: update the staging environment")
+    p.add_argument("--version", default=None, help="deploy this existing application version instead of building one")
+    p.add_argument("--dry-run", action="store_true", help="run the local gates, print every AWS call, make none")
+    p.add_argument("--rollback", action="store_true", help="swap live back to the environment it replaced")
+    p.add_argument("--yes", action="store_true", help="do not ask before changing AWS")
+    p.add_argument("--allow-dirty", action="store_true", help="bundle uncommitted changes (label ends in -dirty)")
+    p.add_argument("--root", default=None, help="the monorepo root (default: $MACARON_ROOT or .)")
+
+
+def _deploy(a: argparse.Namespace) -> int:
+    from .deploy.cli import run
+
+    return run(a)
+
+
 COMMANDS: list[Command] = [
     ("serve", "serve a service (gunicorn, or --reload for a dev server)", _serve_args, _serve),
     ("dev", "run every service under services/ at once", _dev_args, _dev),
@@ -138,6 +156,7 @@ COMMANDS: list[Command] = [
     ("worker", "run the task worker (rq + scheduler) of a service", _worker_args, _worker),
     ("fake", "serve a fake of any spec (validation, recording, faults, stateful handlers)", _fake_args, _fake),
     ("stubs", "generate the typed client/model stubs of every spec (--check: verify)", _stubs_args, _stubs),
+    ("deploy", "test-gated blue/green deploy of a service to Elastic Beanstalk", _deploy_args, _deploy),
 ]
 
 
