@@ -57,10 +57,10 @@ def test_the_zip_holds_what_the_image_needs_and_nothing_else(repo: Path, tmp_pat
     for required in ("Dockerfile", "docker-compose.yml", ".dockerignore", "framework/pyproject.toml",
                      "framework/README.md", "framework/src/macaron/__init__.py", "framework/src/macaron/py.typed",
                      "framework/src/macaron/_schemas/swagger-2.0.json", "services/hello/api.yaml",
-                     "services/hello/service.yaml", "services/hello/handlers.py", "shared_apis/greeting.yaml",
-                     "shared_apis/unrelated.yaml"):
+                     "services/hello/service.yaml", "services/hello/handlers.py", "shared_apis/greeting.yaml"):
         assert required in names, required
     assert not [n for n in names if "/tests/" in n or "__pycache__" in n or n.endswith(("beanstalk.yaml", ".pyc"))]
+    assert "shared_apis/unrelated.yaml" not in names  # nothing hello loads refers to it
     assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
     assert {(i.external_attr >> 16) & 0o777 for i in infos} <= {0o644, 0o755}
     assert "SERVICE: hello" in compose and "worker" not in compose.split("\n", 1)[1]
@@ -107,3 +107,26 @@ def test_service_infra_overrides_and_executable_hooks(repo: Path, tmp_path: Path
         mode = (zf.getinfo(".platform/hooks/prebuild/01_note.sh").external_attr >> 16) & 0o777
         assert mode == 0o755
         assert zf.read("Dockerfile") == b"FROM python:3.12-slim\n"
+
+
+def test_the_specs_of_called_services_and_included_globs_ship_too(repo: Path, tmp_path: Path) -> None:
+    other = repo / "services" / "other"
+    other.mkdir()
+    (other / "service.yaml").write_text("port: 18112\n")
+    (other / "api.yaml").write_text((repo / "services" / "hello" / "api.yaml").read_text())
+    (other / "handlers.py").write_text("def hello():\n    return {}\n")
+    service_yaml = repo / "services" / "hello" / "service.yaml"
+    service_yaml.write_text(service_yaml.read_text() + "clients:\n  other: {url: http://127.0.0.1:18112}\n")
+    (repo / "infra" / "hello").mkdir()
+    (repo / "infra" / "hello" / "beanstalk.yaml").write_text("bundle: {include: ['shared_apis/unr*.yaml']}\n")
+    support.git(repo, "add", "-A")
+    support.git(repo, "commit", "-qm", "hello calls other")
+    files = build(repo, tmp_path).files
+    assert {"services/other/service.yaml", "services/other/api.yaml", "shared_apis/unrelated.yaml"} <= set(files)
+    assert "services/other/handlers.py" not in files  # what the client reads, not the sibling's code
+    other_handlers = other / "handlers.py"
+    other_handlers.write_text("def hello():\n    return {'changed': 1}\n")
+    assert not build(repo, tmp_path / "b").dirty  # the sibling's code is not part of this deploy
+    (other / "api.yaml").write_text((other / "api.yaml").read_text() + "\n")
+    with pytest.raises(DirtyTree, match=r"services/other/api\.yaml"):
+        build(repo, tmp_path / "c")

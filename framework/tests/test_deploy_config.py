@@ -37,7 +37,8 @@ def test_the_defaults_resolve_for_live(repo: Path) -> None:
     name = cfg.env_name("hello-abc-g123")
     assert name.startswith("hello-live-") and len(name) == len("hello-live-") + 8
     assert name == cfg.env_name("hello-abc-g123") != cfg.env_name("hello-abd-g123")
-    assert cfg.env_vars["MACARON_ENV"] == "live" and cfg.env_vars["MACARON_STORE__TABLE_PREFIX"] == "macaron-live-"
+    assert cfg.env_vars["MACARON_ENV"] == "live"
+    assert cfg.env_vars["MACARON_STORE__TABLE_PREFIX"] == "macaron-live-hello-"
     prefix = f"arn:aws:{{}}:us-east-1:{support.ACCOUNT}:"
     assert cfg.secrets == {
         "REDIS_URL": prefix.format("ssm") + "parameter/macaron/live/REDIS_URL",
@@ -111,3 +112,13 @@ def test_an_explicit_reference_wins_over_the_template(repo: Path) -> None:
     (repo / "infra" / "hello").mkdir()
     (repo / "infra" / "hello" / "beanstalk.yaml").write_text(f"secrets: {{HELLO_GREETING_KEY: '{arn}'}}\n")
     assert load_deploy_config(repo, "hello").secrets["HELLO_GREETING_KEY"] == arn
+
+
+def test_called_siblings_get_their_live_url(repo: Path) -> None:
+    other = repo / "services" / "other"
+    other.mkdir()
+    (other / "service.yaml").write_text("port: 18112\n")
+    service_yaml = repo / "services" / "hello" / "service.yaml"
+    service_yaml.write_text(service_yaml.read_text() + "clients:\n  other: {url: http://127.0.0.1:18112}\n")
+    env_vars = load_deploy_config(repo, "hello", "staging").env_vars
+    assert env_vars["MACARON_CLIENTS__OTHER__URL"] == "http://macaron-other-staging.us-east-1.elasticbeanstalk.com"

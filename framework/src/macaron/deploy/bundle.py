@@ -2,9 +2,9 @@
 
 Contents: the infra files at the zip's root (Dockerfile, the rendered docker-compose.yml,
 ``.platform/``, ``.ebextensions/``, ``.dockerignore``), ``framework/`` (its pyproject and
-sources), ``services/<name>/`` without its tests, and the shared specs (``bundle.include``,
-by default ``shared_apis/**``, plus any file the service's spec ``$ref``s). Files are listed
-by git (tracked + untracked-not-ignored), so build debris never ships.
+sources), ``services/<name>/`` without its tests, and the specs it needs from elsewhere
+(:mod:`.needs`: its spec's ``$ref``s, its clients' specs), plus any ``bundle.include`` globs.
+Files are listed by git (tracked + untracked-not-ignored), so build debris never ships.
 
 Reproducible: sorted names, fixed timestamps (1980-01-01), modes 0644/0755 only, fixed
 compression. The version label is ``<service>-<content hash>-g<commit>``: the hash covers
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
-from .._config import _read_yaml
 from .._errors import ConfigError
 from .compose import Tasks, render_compose, scan_tasks
 from .config import DeployConfig
+from .needs import needed_files
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".dev", "build", "dist"}
@@ -98,13 +98,13 @@ def collect(cfg: DeployConfig, tasks: Tasks) -> dict[str, tuple[int, bytes]]:
     for rel in _listed(root, service_top):
         if not rel.removeprefix(service_top).startswith("tests/"):
             entries[rel] = (_mode(root / rel), (root / rel).read_bytes())
-    include = cfg.settings.get("bundle", {}).get("include", ["shared_apis/**"])
+    include = (cfg.settings.get("bundle") or {}).get("include") or []
     tops = sorted({pattern.split("/", 1)[0] for pattern in include})
     for rel in (r for top in tops for r in _listed(root, top)):
         if any(fnmatch(rel, pattern) for pattern in include):
             entries[rel] = (_mode(root / rel), (root / rel).read_bytes())
-    for ref in _spec_files(cfg):
-        entries.setdefault(ref, (_mode(root / ref), (root / ref).read_bytes()))
+    for rel in needed_files(root, cfg.service_dir, cfg.env):
+        entries.setdefault(rel, (_mode(root / rel), (root / rel).read_bytes()))
     for rel, path in cfg.files.items():
         if rel in _NOT_BUNDLED:
             continue
@@ -114,21 +114,6 @@ def collect(cfg: DeployConfig, tasks: Tasks) -> dict[str, tuple[int, bytes]]:
         if required not in entries:
             raise ConfigError(f"no {required} in {root / 'infra' / name} or {root / 'infra' / 'defaults'}")
     return entries
-
-
-def _spec_files(cfg: DeployConfig) -> list[str]:
-    from .._spec import load_spec
-
-    spec_path = cfg.service_dir / str(_read_yaml(cfg.service_dir / "service.yaml").get("spec") or "api.yaml")
-    if not spec_path.is_file():
-        return []
-    out = []
-    for path in load_spec(spec_path).files:
-        try:
-            out.append(Path(path).resolve().relative_to(cfg.root).as_posix())
-        except ValueError:
-            raise ConfigError(f"{spec_path}: refers to {path}, outside the repository; it cannot be bundled") from None
-    return out
 
 
 def content_hash(entries: dict[str, tuple[int, bytes]]) -> str:
@@ -158,8 +143,9 @@ def build_bundle(cfg: DeployConfig, out_dir: Path, *, allow_dirty: bool = False)
     """Build ``cfg``'s bundle under ``out_dir``; refuse a dirty tree unless ``allow_dirty``."""
     tasks = scan_tasks(cfg.service_dir)
     entries = collect(cfg, tasks)
+    own = ("framework/", f"services/{cfg.service}/")
     watched = ["framework", f"services/{cfg.service}", "infra/defaults", f"infra/{cfg.service}",
-               *sorted({p.split("/", 1)[0] for p in entries if "/" in p} - {"framework", "services"})]
+               *sorted(p for p in entries if not p.startswith(own) and (cfg.root / p).is_file())]
     commit, changed = git_state(cfg.root, [w for w in watched if (cfg.root / w).exists()])
     if changed and not allow_dirty:
         shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")

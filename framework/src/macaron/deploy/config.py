@@ -18,8 +18,9 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from .._config import _merge, _read_yaml
+from .._config import _merge, _read_yaml, env_key
 from .._errors import ConfigError
+from .needs import secret_vars, sibling_clients
 
 ENVS = ("live", "staging")
 UNKNOWN_ACCOUNT = "<account-id>"
@@ -118,21 +119,6 @@ def _substitute(node: Any, variables: Mapping[str, str], where: str) -> Any:
     return node
 
 
-def _service_secret_vars(service_dir: Path, env: str) -> tuple[list[str], list[str]]:
-    """(required, optional) environment variables the service's config reads secrets from."""
-    data = _read_yaml(service_dir / "service.yaml")
-    overlay = service_dir / f"service.{env}.yaml"
-    if overlay.is_file():
-        data = _merge(data, _read_yaml(overlay))
-    required, optional = [], []
-    for key, decl in (data.get("secrets") or {}).items():
-        var = decl.get("env") if isinstance(decl, Mapping) else decl
-        if not isinstance(var, str) or not var:
-            raise ConfigError(f"{service_dir / 'service.yaml'}: secret {key!r} must name an environment variable")
-        (optional if isinstance(decl, Mapping) and decl.get("optional") else required).append(var)
-    return required, optional
-
-
 def _check(value: str, pattern: re.Pattern[str], what: str, where: str, hint: str) -> str:
     if "<" not in value and not pattern.match(value):
         raise ConfigError(f"{where}: {what} {value!r} is not valid ({hint})")
@@ -165,7 +151,7 @@ def load_deploy_config(
     variables["application"] = _substitute(data["application"], variables, f"{where}: application")
     variables["region"] = _substitute(data["region"], variables, f"{where}: region")
     variables["account_id"] = account_id
-    secret_arn = data.pop("secret_arn", None)
+    secret_arn, sibling_url = data.pop("secret_arn", None), data.pop("sibling_url", None)
     data = _substitute(data, variables, where)
     _check(data["region"], _REGION, "region", where, "e.g. us-east-1")
     _check(data["bucket"], _BUCKET, "bucket", where, "an S3 bucket name")
@@ -175,7 +161,11 @@ def load_deploy_config(
            "letters, digits and hyphens, 4-40 characters including the 9-character version suffix on live")
     env_vars = {str(k): "" if v is None else str(v) for k, v in (data.get("env") or {}).items()}
     secrets = {str(k): str(v) for k, v in (data.get("secrets") or {}).items()}
-    required, _optional = _service_secret_vars(root / "services" / service, env)
+    for name in sibling_clients(root / "services" / service, env):  # where the siblings it calls are live
+        var = f"MACARON_CLIENTS__{env_key(name)}__URL"
+        if sibling_url and var not in env_vars:
+            env_vars[var] = _substitute(sibling_url, {**variables, "name": name}, f"{where}: sibling_url")
+    required, _optional = secret_vars(root / "services" / service, env)
     for var in required:
         if var in env_vars:
             raise ConfigError(f"{where}: {var} is a secret of service {service!r}: give it by reference under "

@@ -33,7 +33,8 @@ from .._devenv import dev_environ
 from .._serve import free_port
 from .acceptance import Outcome, clean_environ, run_acceptance
 from .bundle import Bundle
-from .config import DeployConfig, _service_secret_vars
+from .config import DeployConfig
+from .needs import secret_vars
 from .report import StepFailed
 
 
@@ -79,7 +80,7 @@ def smoke_environ(cfg: DeployConfig) -> dict[str, str]:
     env = clean_environ(cfg.root)
     for var, value in dev_environ(cfg.root).items():
         env.setdefault(var, value)
-    required, _optional = _service_secret_vars(cfg.service_dir, env.get("MACARON_ENV", "dev"))
+    required, _optional = secret_vars(cfg.service_dir, env.get("MACARON_ENV", "dev"))
     for var in required:
         env.setdefault(var, "smoke-only-" + secrets.token_urlsafe(24))
     return env
