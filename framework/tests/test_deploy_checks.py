@@ -96,6 +96,8 @@ def test_no_matching_platform_is_named(aws) -> None:
     with pytest.raises(ConfigError, match="no available Beanstalk solution stack matches"):
         resolve_platform(aws, "64bit Amazon Linux 2023 * running Docker")
     assert resolve_platform(aws, "64bit Amazon Linux 2023 v4.7.3 running Docker").endswith("Docker")
+    arn = "arn:aws:elasticbeanstalk:us-east-1::platform/Docker running on 64bit Amazon Linux 2023/4.7.3"
+    assert resolve_platform(aws, arn) == arn  # a name or an ARN is used as written, without a call
 
 
 def test_ssm_names() -> None:

@@ -75,7 +75,7 @@ def test_the_full_success_path(repo: Path, aws, moto: str, servers: dict[str, st
     assert "event 12:00:00 INFO  createEnvironment is starting." in run.text
     assert f"terminated: {OLDER}, {OLDEST}" in run.text
     assert f"  url          {servers['good']}\n" in run.text  # the live CNAME, mapped to the local server
-    assert f"  version      {label}\n" in run.text and run.text.rstrip().endswith("result       ok")
+    assert f"  version      {label}\n" in run.text and run.text.rstrip().endswith(f"result       live serves {label}")
 
 
 def test_missing_credentials_stop_at_the_first_step(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,6 +40,7 @@ def test_rollback_swaps_live_back_to_the_previous_environment(repo: Path, aws, s
     assert run.calls == [*CHECK, ("elasticbeanstalk", "DescribeEnvironments"),
                          ("elasticbeanstalk", "SwapEnvironmentCNAMEs"), *POLL, *POLL]
     assert f"live {LIVE} runs hello-bad; previous {OLDER} runs hello-good" in run.text
+    assert run.text.rstrip().endswith("result       rolled back: live serves hello-good again")
     assert "[4/4] acceptance tests against live: ok" in run.text and run.time.slept == [15, 30]
 
 

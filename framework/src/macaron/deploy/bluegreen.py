@@ -24,9 +24,10 @@ def new_environment(pipe: Pipeline, cfg: DeployConfig, progress: Progress, step:
     """Step 6: create live's next environment, or update staging; then wait for Ready + Green."""
     aws, label = pipe.aws, progress.label
     since = pipe.clock.wall()
+    platform = "PlatformArn" if cfg.platform.startswith("arn:") else "SolutionStackName"
     create: dict[str, Any] = {
         "ApplicationName": cfg.application, "Description": f"{cfg.service} {cfg.env}: {label}"[:200],
-        "VersionLabel": label, "SolutionStackName": cfg.platform, "OptionSettings": option_settings(cfg, label),
+        "VersionLabel": label, platform: cfg.platform, "OptionSettings": option_settings(cfg, label),
         "Tags": [{"Key": "macaron:service", "Value": cfg.service}, {"Key": "macaron:env", "Value": cfg.env}]}
     name = progress.environment = cfg.env_name(label)
     if cfg.blue_green:

@@ -86,7 +86,8 @@ def resolve_secrets(aws: AwsAdapter, cfg: DeployConfig) -> dict[str, str]:
 
 
 def resolve_platform(aws: AwsAdapter, pattern: str) -> str:
-    """``pattern`` itself, or the newest available solution stack matching it (``*`` wildcards)."""
+    """``pattern`` itself (a solution stack name or a platform ARN), or the newest available
+    solution stack matching it (``*`` wildcards)."""
     if "*" not in pattern:
         return pattern
     stacks = aws.call("elasticbeanstalk", "list_available_solution_stacks").get("SolutionStacks", [])
@@ -100,7 +101,7 @@ def resolve_platform(aws: AwsAdapter, pattern: str) -> str:
         found = _VERSION.search(stack)
         return tuple(int(p) for p in found.group(1).split(".")) if found else ()
 
-    return max(matching, key=version)
+    return str(max(matching, key=version))
 
 
 def check_all(aws: AwsAdapter, cfg: DeployConfig) -> tuple[DeployConfig, str]:

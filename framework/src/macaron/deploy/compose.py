@@ -75,9 +75,8 @@ def scan_tasks(service_dir: Path) -> Tasks:
                 timeout: int | None = default_task_timeout()
                 for kw in dec.keywords if isinstance(dec, ast.Call) else []:
                     if kw.arg == "timeout":
-                        value = kw.value
-                        literal = isinstance(value, ast.Constant) and isinstance(value.value, int | float)
-                        timeout = int(value.value) if literal else None  # type: ignore[union-attr,arg-type]
+                        value = kw.value.value if isinstance(kw.value, ast.Constant) else None
+                        timeout = int(value) if isinstance(value, int | float) else None
                 timeouts.append(timeout)
     if not where:
         return Tasks(found=False, longest=0)
@@ -131,4 +130,4 @@ def render_compose(cfg: DeployConfig, template: Path, tasks: Tasks) -> bytes:
         worker["stop_grace_period"] = f"{max(int(current), grace_needed(cfg, tasks))}s"
     rel = template.relative_to(cfg.root).as_posix() if template.is_relative_to(cfg.root) else template.name
     header = f"# Rendered by macaron deploy from {rel} for service {cfg.service!r}; edit the template, not this.\n"
-    return (header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)).encode()
+    return (header + str(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False))).encode()

@@ -24,7 +24,8 @@ def service_settings(service_dir: Path, env: str) -> dict[str, Any]:
 
 def secret_vars(service_dir: Path, env: str) -> tuple[list[str], list[str]]:
     """(required, optional) environment variables the service's config reads secrets from."""
-    required, optional = [], []
+    required: list[str] = []
+    optional: list[str] = []
     for key, decl in (service_settings(service_dir, env).get("secrets") or {}).items():
         var = decl.get("env") if isinstance(decl, Mapping) else decl
         if not isinstance(var, str) or not var:

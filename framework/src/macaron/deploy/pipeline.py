@@ -123,7 +123,8 @@ class Pipeline:
             self.say(f"waiting {seconds:.0f} s for DNS (the CNAME's TTL) before testing the live URL")
             self.clock.sleep(seconds)
 
-    def finish(self, progress: Progress, failure: str | None, code: int, rows: list[tuple[str, str]]) -> int:
+    def finish(self, progress: Progress, failure: str | None, code: int, rows: list[tuple[str, str]],
+               success: str = "ok") -> int:
         if failure and progress.undo:
             self.reporter.say("Undoing what this deploy changed, so the previous environment keeps serving:")
             for what, action in reversed(progress.undo):
@@ -132,7 +133,7 @@ class Pipeline:
                     self.say(f"done: {what}")
                 except Exception as exc:  # report, keep undoing the rest
                     self.say(f"COULD NOT {what}: {exc}; do it by hand (Beanstalk console or aws elasticbeanstalk)")
-        result = "dry run: nothing was changed in AWS" if self.aws and self.aws.dry_run and not failure else "ok"
+        result = "dry run: nothing was changed in AWS" if self.aws and self.aws.dry_run and not failure else success
         self.reporter.summary([*rows, ("result", f"FAILED: {failure}" if failure else result)])
         return code
 
@@ -173,7 +174,8 @@ class Pipeline:
             failure, code = "interrupted", 130
         return self.finish(progress, failure, code, [
             ("service", cfg.service), ("version", progress.label or "-"),
-            ("environment", f"{progress.environment or '-'} ({cfg.env})"), ("url", progress.url or "-")])
+            ("environment", f"{progress.environment or '-'} ({cfg.env})"), ("url", progress.url or "-")],
+            success=f"{cfg.env} serves {progress.label}")
 
     def upload(self, cfg: DeployConfig, bundle: Bundle | None, progress: Progress, step: Step) -> None:
         label = progress.label

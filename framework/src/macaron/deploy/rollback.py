@@ -67,4 +67,5 @@ def rollback(pipe: Pipeline, cfg: DeployConfig) -> int:
         failure, code = "interrupted", 130
     return pipe.finish(progress, failure, code, [
         ("service", cfg.service), ("version", progress.label or "-"),
-        ("environment", f"{progress.environment or '-'} (live)"), ("url", progress.url or "-")])
+        ("environment", f"{progress.environment or '-'} (live)"), ("url", progress.url or "-")],
+        success=f"rolled back: live serves {progress.label} again")
