@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ParamValidationError
 from macaron import ConfigError
 from macaron._serve import free_port
 from macaron.deploy.aws import AwsAdapter, AwsError
@@ -96,3 +97,14 @@ def test_only_the_deploy_services_are_reachable(moto: str) -> None:
         support.adapter(moto).client("ec2")
     with pytest.raises(ValueError, match="no operation 'launch'"):
         support.adapter(moto).call("s3", "launch")
+
+
+def test_stubbed_beanstalk_calls_are_still_checked_against_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    support.fake_aws_env(monkeypatch)
+    aws = support.adapter("http://127.0.0.1:9")
+    eb = support.Beanstalk(aws)
+    eb.expect("swap_environment_cnames", {})
+    with pytest.raises(AwsError, match=r"(?s)ParamValidationError.*Unknown parameter in input: \"SourceEnvName\""):
+        aws.call("elasticbeanstalk", "swap_environment_cnames", SourceEnvName="a", DestinationEnvironmentName="b")
+    with pytest.raises(ParamValidationError, match="Invalid type for parameter Environments"):  # answers too
+        eb.expect("describe_environments", {"Environments": "not a list"})
