@@ -20,6 +20,7 @@ from macaron._worker import build_worker, configure_logging
 from macaron.tasks import Task, TaskHandle, attach, once, status
 from macaron.testing import capture_logs
 from rq import Queue
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from .conftest import FIXTURES
@@ -107,13 +108,19 @@ def test_a_job_whose_previous_attempt_died_runs_again_and_says_so(jobs: Service,
     charge = task_of(jobs, "charge")
     handle = charge.bind(jobs).delay("o-9")
     conn = attach(jobs).connection()
-    # What a SIGKILLed attempt leaves behind: its claim on the key and a 'running' record.
+    # What a SIGKILLed attempt leaves behind once rq has requeued it: its claim on the key, and
+    # one retry used up (test_worker.py kills a real worker).
     conn.set("macaron:idem:jobs:charge:o-9", f"run:{handle.id}", ex=60)
-    conn.hset(state_key(handle.id), mapping={"state": "running", "attempts": 1})
+    job = Job.fetch(handle.id, connection=conn, serializer=JSONSerializer)
+    job.retries_left = 0
+    job.save()
     logs = work(jobs, ["crash"])
     state = status(handle.id, service=jobs)
     assert (state.state, state.attempts) == ("finished", 2)
-    assert any(e["message"].startswith("re-running macaron:idem:jobs:charge:o-9") for e in logs)
+    messages = [e["message"] for e in logs]
+    assert "attempt 1 of task tasks.charge was abandoned (its worker stopped mid-job)" in messages
+    assert any(m.startswith("re-running macaron:idem:jobs:charge:o-9") for m in messages)
+    assert conn.hget(state_key(handle.id), "last_error") == b"attempt 1 was abandoned: its worker stopped mid-job"
     assert lines(tmp_path / "charges.log") == ["o-9"]  # no step marker yet: the step ran (at-least-once)
 
 

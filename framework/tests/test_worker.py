@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import g
 from macaron import Service, create_app
 from macaron._dev import worker_procs
@@ -197,7 +198,9 @@ def test_redis_down_is_a_fast_503_then_recovery_loses_no_accepted_job(tmp_path: 
         for system in make_system(tmp_path, server.url):
             accepted = [system.enqueue("/echo", {"message": f"before-{i}"}) for i in range(3)]
             server.stop()
-            assert_problem(system.api.post("/echo", json={"message": "during"}), 503, "QUEUE_UNAVAILABLE")
+            refused = system.api.post("/echo", json={"message": "during"})
+            assert_problem(refused, 503, "QUEUE_UNAVAILABLE")
+            assert refused.headers["Retry-After"] == "5"
             assert_problem(system.api.get(f"/tasks/{accepted[0]}"), 503, "QUEUE_UNAVAILABLE")
             ping = system.api.get("/ping")
             assert (ping.status_code, ping.json()) == (200, {"degraded": ["redis"]})
@@ -221,3 +224,56 @@ def test_dev_runs_one_worker_per_service_that_declares_tasks(tmp_path: Path) -> 
     procs = worker_procs(tmp_path)
     assert [p.name for p in procs] == ["jobs-worker"]
     assert procs[0].argv[-3:] == ["macaron", "worker", str(tmp_path / "services" / "jobs")]
+
+
+def test_dev_starts_redis_and_a_worker_and_stops_them_on_ctrl_c(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    import requests
+    from macaron._serve import free_port
+
+    service_dir = tmp_path / "services" / "jobs"
+    shutil.copytree(FIXTURES / "jobs", service_dir)
+    port = free_port()
+    (service_dir / "service.yaml").write_text(f"port: {port}\nout_dir: {tmp_path / 'out'}\n")
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    dev = subprocess.Popen([sys.executable, "-m", "macaron", "dev", "--root", str(tmp_path)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        lines: list[str] = []
+        while not any("Ctrl-C stops everything" in line for line in lines):
+            line = dev.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        redis_url = next(line.split()[1] for line in lines if line.strip().startswith("redis "))
+        base = f"http://127.0.0.1:{port}"
+        job_id = requests.post(f"{base}/echo", json={"message": "dev"}, timeout=5).json()["job_id"]
+        wait_until(lambda: requests.get(f"{base}/tasks/{job_id}", timeout=5).json()["state"] == "finished",
+                   "the dev worker to run the job")
+        os.killpg(dev.pid, signal.SIGINT)
+        dev.communicate(timeout=30)
+        assert dev.returncode == 0
+        with pytest.raises(redis.exceptions.ConnectionError):  # Redis went down with the dev system
+            connect(redis_url, fast=True).ping()
+        assert (tmp_path / ".dev" / "redis" / "appendonly.aof").exists()
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait()
+
+
+def test_the_worker_command_explains_what_is_missing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    def run(directory: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        base = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        return subprocess.run([sys.executable, "-m", "macaron", "worker", str(directory)], env={**base, **env},
+                              capture_output=True, text=True, timeout=60)
+
+    no_tasks = run(FIXTURES / "shop", {"SHOP_API_KEY": "k", "REDIS_URL": "redis://127.0.0.1:1/0"})
+    assert no_tasks.returncode == 2 and "service 'shop' declares no tasks" in no_tasks.stderr
+    no_redis = run(FIXTURES / "jobs", {"MACARON_JOBS_OUT_DIR": str(tmp_path)})
+    assert no_redis.returncode == 2 and "REDIS_URL is not set" in no_redis.stderr

@@ -35,6 +35,10 @@ class QueueUnavailable(ServiceUnavailable):
 
     code, title = "QUEUE_UNAVAILABLE", "Queue Unavailable"
 
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"Retry-After": "5"})
+        super().__init__(detail, **kwargs)
+
 
 class TaskNotFound(NotFound):
     code, title = "TASK_NOT_FOUND", "Task Not Found"

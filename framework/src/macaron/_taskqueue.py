@@ -151,6 +151,7 @@ class TaskRuntime:
             "key": options.key_for(task.fn, args, kwargs),
             "key_ttl": options.idempotency_ttl,
             "timeout": options.timeout,
+            "retries": options.retries,
         }
         rq_options = {
             "result_ttl": options.result_ttl,

@@ -17,7 +17,6 @@ marks it ``done`` with its result for ``idempotency_ttl``. So:
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 import time
@@ -73,19 +72,30 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _begin(conn: Any, job_id: str, ttl: int) -> tuple[int, bool]:
-    """Count this attempt; True when the previous one never ended (its worker died)."""
+def attempt_of(job: Any, retries: int) -> int:
+    """Which attempt this run is: rq takes one off ``retries_left`` at every retry, whether the
+    previous attempt raised or was abandoned. So the success path costs no Redis round trip."""
+    left = job.retries_left if job.retries_left is not None else retries
+    return max(1, retries - left + 1)
+
+
+def _previous_abandoned(conn: Any, job_id: str, attempt: int, ttl: int) -> bool:
+    """On a retry: True (recorded as the last error) when the previous attempt never said it failed."""
+    if attempt == 1:
+        return False
     key = state_key(job_id)
+    failed = conn.hget(key, "failed_attempt")
+    if failed is not None and int(failed) >= attempt - 1:
+        return False
+    _record_failure(conn, key, attempt - 1, f"attempt {attempt - 1} was abandoned: its worker stopped mid-job", ttl)
+    return True
+
+
+def _record_failure(conn: Any, key: str, attempt: int, error: str, ttl: int) -> None:
     with conn.pipeline() as pipe:
-        pipe.hget(key, "state")
-        pipe.hincrby(key, "attempts", 1)
-        pipe.hset(key, "state", "running")
+        pipe.hset(key, mapping={"failed_attempt": attempt, "last_error": error[:2000]})
         pipe.expire(key, ttl)
-        previous, attempts, _, _ = pipe.execute()
-    abandoned = previous is not None and _text(previous) == "running"
-    if abandoned:
-        conn.hset(key, "last_error", f"attempt {attempts - 1} was abandoned: its worker stopped mid-job")
-    return int(attempts), abandoned
+        pipe.execute()
 
 
 def _guarded(ctx: TaskContext, marker: str, lease: int, ttl: int, call: Callable[[], Any]) -> Any:
@@ -149,7 +159,9 @@ def run_job(payload: dict[str, Any]) -> Any:
     kwargs = decode(payload.get("kwargs") or {}, service.models.get)
     timeout = int(payload.get("timeout") or 300)
     key_ttl = int(payload.get("key_ttl") or 7 * 86_400)
-    attempt, _ = _begin(job.connection, job.id, max(job.result_ttl or 0, job.failure_ttl or 0, 86_400))
+    ttl = max(job.result_ttl or 0, job.failure_ttl or 0, 86_400)
+    attempt = attempt_of(job, int(payload.get("retries") or 0))
+    abandoned = _previous_abandoned(job.connection, job.id, attempt, ttl)
     claims = payload.get("claims")
     ctx = TaskContext(
         service=service, task=name, request_id=str(payload.get("request_id") or job.id),
@@ -161,10 +173,14 @@ def run_job(payload: dict[str, Any]) -> Any:
     started = time.perf_counter()
     with running(ctx):
         log.info("task %s started (attempt %d)", name, attempt, extra={"queue": job.origin})
+        if abandoned:
+            log.warning("attempt %d of task %s was abandoned (its worker stopped mid-job)", attempt - 1, name)
 
         def call() -> Any:
             result = task.fn(*args, **kwargs)
             if inspect.iscoroutine(result):
+                import asyncio  # lazily: the web tier imports this module, never runs a job
+
                 result = asyncio.run(result)
             return encode(result, "result")
 
@@ -176,10 +192,9 @@ def run_job(payload: dict[str, Any]) -> Any:
                 result = call()
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
-            job.connection.hset(state_key(job.id), mapping={"state": "error", "last_error": error[:2000]})
+            _record_failure(job.connection, state_key(job.id), attempt, error, ttl)
             log.warning("task %s failed (attempt %d): %s", name, attempt, error[:500],
                         extra={"duration_ms": round((time.perf_counter() - started) * 1000, 3)})
             raise
-        job.connection.hset(state_key(job.id), "state", "ok")
         log.info("task %s finished", name, extra={"duration_ms": round((time.perf_counter() - started) * 1000, 3)})
     return result

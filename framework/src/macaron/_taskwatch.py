@@ -40,8 +40,10 @@ def status_of(runtime: TaskRuntime, job_id: str, make: Any) -> Any:
         raise QueueUnavailable("the task queue is unavailable; cannot read the task's status") from None
     if not (job.origin or "").startswith(runtime.service.name + "."):
         raise TaskNotFound(f"no task {job_id!r}")
-    attempts = int(record.get("attempts", 0))
     state = _STATES.get(rq_state, rq_state)
+    retries = int(payload.get("retries") or 0)
+    left = job.retries_left if job.retries_left is not None else retries
+    attempts = retries - left + (0 if state == "queued" else 1)  # see _taskrun.attempt_of
     if state == "queued" and attempts:
         state = "retrying"
     last_error = record.get("last_error")

@@ -47,6 +47,7 @@ class _MacaronWorker:
 
     service: Service
     abandon_grace: int
+    log_result_lifespan = False  # rq's "result is kept for N seconds" line after every job: noise
 
     def __init__(self, *args: Any, service: Service, abandon_grace: int = 30, **kwargs: Any) -> None:
         self.service, self.abandon_grace = service, abandon_grace
@@ -161,7 +162,10 @@ def run_worker(directory: str | Path, *, burst: bool = False, simple: bool = Fal
                maintenance_interval: int = 60, heartbeat_interval: int = 10, abandon_grace: int = 30) -> int:
     """Load the service in ``directory`` and work its queues until SIGTERM (or, ``burst``, until empty)."""
     service = Service.load(directory)
-    url = attach(service).url()
+    runtime = attach(service)
+    if not runtime.tasks:
+        raise ConfigError(f"service {service.name!r} declares no tasks (define them with @task in tasks.py)")
+    url = runtime.url()
     if not url:
         raise ConfigError("REDIS_URL is not set: point it at Redis (macaron dev starts one for you)")
     configure_logging(service)
