@@ -30,11 +30,17 @@ def _support():
 support = _support()
 
 
-@pytest.fixture
-def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    support.fake_aws_env(monkeypatch)
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
     with support.moto_server() as url:
         yield url
+
+
+@pytest.fixture
+def moto(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    support.fake_aws_env(monkeypatch)
+    support.reset(server)
+    return server
 
 
 def test_calls_are_made_and_journaled(moto: str) -> None:
