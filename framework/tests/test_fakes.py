@@ -245,3 +245,24 @@ def test_macaron_fake_command_serves_a_spec() -> None:
     while proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.returncode is not None
+
+
+def test_dev_system_fakes_every_external_api_with_a_local_url(tmp_path: Path) -> None:
+    from macaron import ConfigError
+    from macaron._fakes import fake_procs
+
+    (tmp_path / "shared_apis").mkdir()
+    (tmp_path / "shared_apis" / "sendgrid.yaml").write_text(SENDGRID.read_text())
+    (tmp_path / "shared_apis" / "auth0.yaml").write_text(AUTH0.read_text())
+    for name, clients in (("mail", "  sendgrid: {url: 'http://127.0.0.1:18025'}\n  user: {}\n"),
+                          ("user", "  auth0: {url: 'https://tenant.auth0.com'}\n  mail: {}\n"),
+                          ("news", "  sendgrid: {url: 'http://localhost:18025/'}\n")):
+        (tmp_path / "services" / name).mkdir(parents=True)
+        (tmp_path / "services" / name / "service.yaml").write_text(f"clients:\n{clients}")
+    (proc,) = fake_procs(tmp_path)
+    assert proc.name == "fake-sendgrid" and proc.ready_url == "http://127.0.0.1:18025/__fake__/ping"
+    assert proc.argv[-5:] == [str(tmp_path / "shared_apis" / "sendgrid.yaml"), "--host", "127.0.0.1", "--port",
+                              "18025"]
+    (tmp_path / "services" / "news" / "service.yaml").write_text("clients:\n  auth0: {url: 'http://127.0.0.1:18025'}\n")
+    with pytest.raises(ConfigError, match="port 18025"):
+        fake_procs(tmp_path)

@@ -170,6 +170,9 @@ def run_dev(root: Path, host: str = "127.0.0.1") -> int:
     if not procs:
         raise ConfigError(f"no services found under {root / 'services'} (each needs a service.yaml)")
     workers = worker_procs(root)
+    from ._fakes import fake_procs  # fakes of external APIs whose client URL is local, started first
+
+    procs = [*fake_procs(root, host), *procs]
     redis = None
     try:
         if workers and not os.environ.get("REDIS_URL"):

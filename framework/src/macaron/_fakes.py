@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,8 @@ from ._schema import SchemaCompiler
 from ._spec import Operation, Spec, load_spec
 from ._validation import RequestValidator, _unpack, python_name
 
-__all__ = ["FakeContext", "FakeState", "create_fake_app", "default_handlers", "fingerprint", "serve_fake"]
+__all__ = ["FakeContext", "FakeState", "create_fake_app", "default_handlers", "fake_procs", "fingerprint",
+           "serve_fake"]
 
 
 @dataclass
@@ -253,8 +255,6 @@ def _problem(error: ApiError) -> Response:
 def serve_fake(spec_path: str | Path, *, host: str = "127.0.0.1", port: int = 0, handlers: str | None = None,
                stateful: bool = True, out: Any = None) -> None:
     """Serve the fake of ``spec_path`` until interrupted (HTTP/1.1 keep-alive, one thread per connection)."""
-    import sys
-
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     from ._serve import check_port_free
@@ -273,3 +273,34 @@ def serve_fake(spec_path: str | Path, *, host: str = "127.0.0.1", port: int = 0,
         server.serve_forever()
     finally:
         server.server_close()
+
+
+def fake_procs(root: Path, host: str = "127.0.0.1") -> list[Any]:
+    """The fakes the dev system needs: one ``macaron fake`` per external API that a service's
+    ``clients:`` points at a local port (``url: http://127.0.0.1:8025``), on that port."""
+    from urllib.parse import urlsplit
+
+    from ._clientconf import _shared_api
+    from ._config import load_config
+    from ._dev import Proc, discover_services
+    from ._errors import ConfigError
+
+    wanted: dict[int, Path] = {}
+    for directory in discover_services(root):
+        config = load_config(directory)
+        clients = config.get("clients") or {}
+        for name, entry in clients.items() if isinstance(clients, dict) else ():
+            url = urlsplit(str((entry or {}).get("url") or ""))
+            spec = _shared_api(directory, name) if not (entry or {}).get("spec") else None
+            if spec is None or url.hostname not in ("127.0.0.1", "localhost") or not url.port:
+                continue  # a sibling service, a remote API, or an explicit spec: not faked here
+            if wanted.setdefault(url.port, spec) != spec:
+                raise ConfigError(f"{directory / 'service.yaml'}: clients.{name}.url uses port {url.port}, "
+                                  f"which another client's fake ({wanted[url.port].stem}) already uses")
+    return [
+        Proc(name=f"fake-{spec.stem}",
+             argv=[sys.executable, "-m", "macaron", "fake", str(spec), "--host", host, "--port", str(port)],
+             ready_url=f"http://{host}:{port}/__fake__/ping",
+             urls={"url": f"http://{host}:{port}", "log": f"http://{host}:{port}/__fake__/requests"})
+        for port, spec in sorted(wanted.items())
+    ]
