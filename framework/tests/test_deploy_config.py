@@ -41,6 +41,7 @@ def test_the_defaults_resolve_for_live(repo: Path) -> None:
     assert cfg.env_vars["MACARON_STORE__TABLE_PREFIX"] == "macaron-live-hello-"
     prefix = f"arn:aws:{{}}:us-east-1:{support.ACCOUNT}:"
     assert cfg.secrets == {
+        "MACARON_JWT_SECRET": prefix.format("secretsmanager") + "secret:macaron/live/MACARON_JWT_SECRET",
         "REDIS_URL": prefix.format("ssm") + "parameter/macaron/live/REDIS_URL",
         "HELLO_GREETING_KEY": prefix.format("secretsmanager") + "secret:macaron/live/HELLO_GREETING_KEY",
     }

@@ -59,7 +59,7 @@ def test_secrets_go_by_reference_only(repo: Path) -> None:
     settings = option_settings(load_deploy_config(repo, "hello", account_id=support.ACCOUNT), "v")
     secrets = {s["OptionName"]: s["Value"] for s in settings
                if s["Namespace"] == "aws:elasticbeanstalk:application:environmentsecrets"}
-    assert set(secrets) == {"REDIS_URL", "HELLO_GREETING_KEY"}
+    assert set(secrets) == {"MACARON_JWT_SECRET", "REDIS_URL", "HELLO_GREETING_KEY"}
     assert all(value.startswith("arn:aws:") for value in secrets.values())
     plain = {s["OptionName"] for s in settings if s["Namespace"] == "aws:elasticbeanstalk:application:environment"}
     assert not plain & set(secrets)
