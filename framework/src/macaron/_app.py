@@ -134,23 +134,23 @@ def create_app(
 
     @app.after_request
     def finish(response: Response) -> Response:
-        request_id = g.get("macaron_request_id") or request_id_from(None)
+        ctx = g._get_current_object()  # plain attribute reads below, not a proxy lookup each
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        request_id = getattr(ctx, "macaron_request_id", None) or request_id_from(None)
         response.headers[REQUEST_ID_HEADER] = request_id
-        seconds = time.perf_counter() - g.get("macaron_start", time.perf_counter())
-        operation = g.get("macaron_operation") or (request.endpoint or "unmatched").removeprefix("builtin.")
-        claims = g.get("macaron_claims")
-        metrics.observe(operation, request.method, response.status_code, seconds)
-        log.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
+        seconds = time.perf_counter() - getattr(ctx, "macaron_start", time.perf_counter())
+        operation = getattr(ctx, "macaron_operation", None) or (req.endpoint or "unmatched").removeprefix("builtin.")
+        claims = getattr(ctx, "macaron_claims", None)
+        status = response.status_code
+        metrics.observe(operation, req.method, status, seconds)
+        log.request_line(
+            f"{req.method} {req.path} {status}",
+            {
                 "request_id": request_id,
-                "method": request.method,
-                "path": request.path,
+                "method": req.method,
+                "path": req.path,
                 "operation": operation,
-                "status": response.status_code,
+                "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "user": claims.get("sub") if isinstance(claims, dict) else None,
             },
