@@ -254,3 +254,22 @@ def test_missing_client_config_names_the_fix() -> None:
     relay = load_relay()
     with pytest.raises(ConfigError, match=r"declares no .clients: \{mail: \.\.\.\}."):
         client("mail", service=relay)
+
+
+def test_bravado_and_requests_load_lazily_and_without_warnings() -> None:
+    import subprocess
+    import sys
+
+    code = f"""
+import sys, warnings
+warnings.simplefilter("error")
+import macaron._app, macaron.clients
+assert not {{"bravado", "bravado_core", "jsonschema", "requests"}} & set(sys.modules), "imported at start"
+from macaron import Service
+from macaron.clients import client
+relay = Service.load({str(FIXTURES / "relay")!r}, environ={ENV!r})
+client("sendgrid", service=relay)
+assert "bravado_core" in sys.modules
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
