@@ -95,3 +95,22 @@ def deploy(session: nox.Session) -> None:
         session.error("which service? e.g. nox -s deploy -- user --dry-run")
     install(session)
     session.run("macaron", "deploy", *session.posargs, "--root", str(ROOT), env={"MACARON_ROOT": str(ROOT)})
+
+
+@nox.session
+def acceptance(session: nox.Session) -> None:
+    """A service's acceptance tests against a target: ``nox -s acceptance -- user [--url URL]``.
+
+    With ``--url`` the tests talk to that deployment (local, staging or live); without it they
+    start the whole system locally on free ports. Extra args after the options go to pytest.
+    """
+    if not session.posargs:
+        session.error("which service? e.g. nox -s acceptance -- user --url http://127.0.0.1:8001")
+    name, *rest = session.posargs
+    env = {"MACARON_ROOT": str(ROOT)}
+    if "--url" in rest:
+        at = rest.index("--url")
+        env[f"MACARON_TEST_URL_{name.upper()}"] = rest[at + 1]
+        rest = rest[:at] + rest[at + 2 :]
+    install(session)
+    session.run("python", "-m", "pytest", str(ROOT / "services" / name / "tests" / "acceptance"), *rest, env=env)

@@ -136,3 +136,14 @@ def test_invalid_yaml_names_file(tmp_path: Path) -> None:
     path.write_text("swagger: '2.0'\npaths: [\n")
     with pytest.raises(SpecError, match=r"api.yaml: not valid YAML"):
         load_spec(path)
+
+
+def test_definition_alias_imports_the_target_under_its_name(tmp_path: Path) -> None:
+    spec_file(tmp_path, {"definitions": {"Problem": {"type": "object", "properties": {"code": {"type": "string"}}}}},
+              "common.yaml")
+    doc = minimal(
+        {"/a": {"get": op(responses={"400": {"description": "x", "schema": {"$ref": "#/definitions/Problem"}}})}},
+        definitions={"Problem": {"$ref": "common.yaml#/definitions/Problem"}},
+    )
+    spec = load_spec(spec_file(tmp_path, doc))
+    assert spec.definitions["Problem"] == {"type": "object", "properties": {"code": {"type": "string"}}}

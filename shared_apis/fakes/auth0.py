@@ -130,3 +130,18 @@ def getUserInfo(fake: Any) -> Any:
     info.update({k: user[k] for k in ("name", "given_name", "family_name", "nickname", "picture") if k in user})
     info.setdefault("nickname", user["email"].split("@")[0])
     return info
+
+
+def deleteUser(fake: Any, id: str) -> Any:
+    """Management API: delete a user; needs a client_credentials token for ``.../api/v2/``."""
+    grant = fake.state.get("access_tokens", {}).get(fake.bearer() or "")
+    if grant is None or grant["expires_at"] < time.time():
+        return {"statusCode": 401, "error": "Unauthorized", "message": "Invalid token"}, 401
+    if grant["sub"] is not None or not str(grant["audience"] or "").endswith("/api/v2/"):
+        return {"statusCode": 403, "error": "Forbidden", "message": "Insufficient scope, expected any of: delete:users",
+                "errorCode": "insufficient_scope"}, 403
+    users = fake.state.get("users", {})
+    for email, user in list(users.items()):
+        if f"auth0|{user['_id']}" == id:
+            del users[email]
+    return None, 204

@@ -30,10 +30,17 @@ GuardFactory = Callable[[Service, Any], Guard | None]
 
 
 def current_service() -> Service:
-    """The Service of the app handling the current request."""
-    from flask import current_app
+    """The Service handling the current request, or running the current task."""
+    from flask import current_app, has_app_context
 
-    return current_app.extensions["macaron"]  # type: ignore[no-any-return]
+    if has_app_context():
+        return current_app.extensions["macaron"]  # type: ignore[no-any-return]
+    from ._taskbase import service_here
+
+    service = service_here()
+    if service is None:
+        raise RuntimeError("current_service() needs a request or a running task; pass the Service explicitly")
+    return service
 
 
 def _http_to_api_error(exc: HTTPException) -> ApiError:

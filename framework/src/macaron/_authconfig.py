@@ -138,7 +138,7 @@ def _hs256_key(settings: AuthSettings, config: Config, environ: Mapping[str, str
 def load_keys(settings: AuthSettings, config: Config, environ: Mapping[str, str] | None = None) -> KeySet:
     """The KeySet the settings describe; ConfigError when a configured key is unusable."""
     where = f"{config.directory / 'service.yaml'}: auth"
-    environ = os.environ if environ is None else environ
+    environ = (config.environ or os.environ) if environ is None else environ
     if settings.algorithm == "HS256":
         return _hs256_key(settings, config, environ, where)
     keys = KeySet(settings.algorithm)

@@ -72,6 +72,15 @@ def _sibling(services_dir: Path, name: str) -> tuple[Path, dict[str, Any]] | Non
     return config_path.parent, data if isinstance(data, dict) else {}
 
 
+def _sibling_port(name: str, data: Mapping[str, Any]) -> Any:
+    """A sibling's port: its ``MACARON_<NAME>_PORT`` override (as the sibling itself reads it), else its file's."""
+    import os
+
+    from ._config import env_key
+
+    return os.environ.get(f"MACARON_{env_key(name)}_PORT") or os.environ.get("MACARON_PORT") or data.get("port", 8000)
+
+
 def _shared_api(start: Path, name: str) -> Path | None:
     for folder in (start, *start.parents):
         candidate = folder / "shared_apis" / f"{name}.yaml"
@@ -117,7 +126,7 @@ def resolve(service: Service, name: str) -> ClientSettings:
         folder, data = sibling
         spec_path = folder / str(data.get("spec") or "api.yaml")
         kind = str(entry.get("kind") or "service")
-        url = url or f"http://127.0.0.1:{data.get('port', 8000)}"
+        url = url or f"http://127.0.0.1:{_sibling_port(name, data)}"
         auth = data.get("auth")
         own_audience = auth.get("audience") if isinstance(auth, Mapping) else None
         audience = audience or own_audience or data.get("name") or name

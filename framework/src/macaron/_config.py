@@ -115,6 +115,7 @@ class Config:
     directory: Path
     data: Mapping[str, Any]
     secrets: Mapping[str, Secret] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)  # what it was loaded with
 
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
@@ -196,4 +197,4 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
         int(data["port"])
     except (TypeError, ValueError):
         raise ConfigError(f"{path}: 'port' must be an integer, got {data['port']!r}") from None
-    return Config(name=name, directory=directory, data=data, secrets=secrets)
+    return Config(name=name, directory=directory, data=data, secrets=secrets, environ=environ)

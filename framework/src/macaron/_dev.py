@@ -35,6 +35,7 @@ class Proc:
     ready_url: str | None = None
     urls: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None  # stdout and stderr go here when set
     popen: subprocess.Popen[bytes] | None = None
 
 
@@ -51,7 +52,11 @@ class Supervisor:
 
     def start(self, proc: Proc, timeout: float = 30.0) -> None:
         env = {**os.environ, **proc.env}
-        proc.popen = subprocess.Popen(proc.argv, env=env, start_new_session=True)
+        if proc.log_path is not None:
+            with open(proc.log_path, "ab") as log:
+                proc.popen = subprocess.Popen(proc.argv, env=env, start_new_session=True, stdout=log, stderr=log)
+        else:
+            proc.popen = subprocess.Popen(proc.argv, env=env, start_new_session=True)
         self.procs.append(proc)
         if proc.ready_url:
             self._wait_ready(proc, timeout)
@@ -61,7 +66,10 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.popen.poll() is not None:
-                raise ConfigError(f"{proc.name} exited with status {proc.popen.returncode} while starting (see above)")
+                where = "see above"
+                if proc.log_path is not None and proc.log_path.exists():
+                    where = "its output ends:\n" + proc.log_path.read_text(errors="replace")[-2000:]
+                raise ConfigError(f"{proc.name} exited with status {proc.popen.returncode} while starting ({where})")
             try:
                 with urllib.request.urlopen(proc.ready_url, timeout=1) as resp:
                     if resp.status == 200:

@@ -11,15 +11,30 @@ import os
 import secrets
 from pathlib import Path
 
+import yaml
+
 DEV_SECRETS = ("MACARON_JWT_SECRET",)
 
 
+def declared_secrets(root: Path) -> list[str]:
+    """The environment variables named under ``secrets:`` by any service, plus the JWT secret."""
+    names = list(DEV_SECRETS)
+    for config in sorted((root / "services").glob("*/service.yaml")):
+        data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        for decl in (data.get("secrets") or {}).values():
+            var = decl.get("env") if isinstance(decl, dict) else decl
+            if isinstance(var, str) and var not in names:
+                names.append(var)
+    return names
+
+
 def dev_environ(root: Path) -> dict[str, str]:
-    """``{VAR: value}`` for every dev secret, generating missing ones under ``root/.dev``."""
+    """``{VAR: value}`` for every secret the services declare, generating missing ones under
+    ``root/.dev`` (dev and tests only: the fakes accept any credential)."""
     store = root / ".dev"
     store.mkdir(exist_ok=True)
     out: dict[str, str] = {}
-    for var in DEV_SECRETS:
+    for var in declared_secrets(root):
         path = store / var.lower()
         if not path.exists():
             path.write_text(secrets.token_urlsafe(48))

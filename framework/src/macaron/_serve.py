@@ -57,6 +57,23 @@ def _wait_for_change(directory: Path) -> None:
         time.sleep(0.5)
 
 
+def _warm_in_background(service: Service) -> None:
+    """Build the service's clients in a gunicorn worker without delaying its first requests."""
+    if not service.config.get("clients"):
+        return
+    import threading
+
+    def warm() -> None:
+        from .clients import warm as build_clients
+
+        try:
+            build_clients(service)
+        except Exception as exc:  # a client that cannot be built fails again, loudly, on first use
+            service.log.warning("could not prepare clients: %s", exc)
+
+    threading.Thread(target=warm, name="macaron-warm-clients", daemon=True).start()
+
+
 def _gunicorn(app: Flask, options: dict[str, Any]) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -113,5 +130,6 @@ def serve(
             "errorlog": "-",
             "loglevel": "warning",
             "proc_name": f"macaron-{service.name}",
+            "post_worker_init": lambda worker: _warm_in_background(service),
         },
     )

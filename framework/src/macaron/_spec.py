@@ -118,7 +118,9 @@ class _Resolver:
             self.imported[(self.root_path, f"/definitions/{name}")] = name
         out = {k: self.walk(v, self.root_path, f"#/{k}") for k, v in self.root.items() if k != "definitions"}
         for name in own:  # imported definitions are walked when imported
-            self.definitions[name] = self.walk(self.definitions[name], self.root_path, f"#/definitions/{name}")
+            walked = self.walk(self.definitions[name], self.root_path, f"#/definitions/{name}")
+            if walked != {"$ref": f"#/definitions/{name}"}:  # an alias imports its target under its own name
+                self.definitions[name] = walked
         out["definitions"] = self.definitions
         self.root = out
         return out
@@ -155,12 +157,19 @@ class _Resolver:
         finally:
             self.inlining.pop()
 
+    def _is_alias(self, node: Any, file: Path, pointer: str) -> bool:
+        """``Problem: {$ref: 'common.yaml#/definitions/Problem'}`` in the root: same name, elsewhere."""
+        if not (isinstance(node, dict) and set(node) == {"$ref"} and isinstance(node["$ref"], str)):
+            return False
+        file_part, _, target = node["$ref"].partition("#")
+        return bool(file_part) and (self.root_path.parent / file_part).resolve() == file and target == pointer
+
     def import_definition(self, file: Path, pointer: str, doc: Any, loc: str) -> str:
         key = (file, pointer)
         if key in self.imported:
             return self.imported[key]
         name = pointer.strip("/").split("/")[1].replace("~1", "/").replace("~0", "~")
-        if name in self.definitions:
+        if name in self.definitions and not self._is_alias(self.definitions[name], file, pointer):
             raise SpecError(
                 f"{loc}: definition {name!r} from {file} clashes with a definition of the same "
                 f"name in {self.root_path}; rename one of them"
@@ -193,8 +202,18 @@ def _meta_error(path: Path, document: dict[str, Any]) -> str | None:
     return None
 
 
+_RESPONSE_KEYS = {"description", "schema", "headers", "examples"}
+
+
 def _explain(node: Any) -> str | None:
     """A human hint for the common mistakes the Swagger meta-schema reports vaguely."""
+    if isinstance(node, dict) and ("description" in node or "schema" in node) and "in" not in node:
+        unknown = sorted(k for k in node if k not in _RESPONSE_KEYS and not str(k).startswith("x-"))
+        if "description" not in node or unknown:
+            return (
+                "a response needs a 'description' and may have only 'schema', 'headers', 'examples'"
+                + (f"; unexpected: {unknown}" if unknown else "")
+            )
     if isinstance(node, dict) and "in" in node and "name" in node:
         if node["in"] not in PARAM_LOCATIONS:
             return f"parameter {node['name']!r}: 'in' must be one of {sorted(PARAM_LOCATIONS)}"

@@ -91,6 +91,9 @@ class _Types:
         if enum and all(isinstance(e, str) for e in enum):
             return "Literal[" + ", ".join(repr(e) for e in enum) + "]"
         kind = schema.get("type")
+        if isinstance(kind, list):  # a union of types, e.g. [string, number, boolean]
+            parts_text = [self._bare({**schema, "type": k}, inp) for k in kind if k != "null"]
+            return " | ".join(dict.fromkeys(parts_text)) or "None"
         if kind in _SCALARS:
             return "bytes | IO[bytes]" if kind == "file" else _SCALARS[kind]
         if kind == "array":

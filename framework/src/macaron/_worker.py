@@ -169,6 +169,10 @@ def run_worker(directory: str | Path, *, burst: bool = False, simple: bool = Fal
     if not url:
         raise ConfigError("REDIS_URL is not set: point it at Redis (macaron dev starts one for you)")
     configure_logging(service)
+    if service.config.get("clients"):  # built once here; every forked work horse inherits them
+        from .clients import warm
+
+        warm(service)
     connection = connect(url)
     _wait_for_redis(connection, service)
     worker = build_worker(service, connection, queues=queues, simple=simple, maintenance_interval=maintenance_interval,

@@ -49,6 +49,7 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "client",
+    "warm",
 ]
 
 EXTENSION = "clients"
@@ -226,8 +227,11 @@ def _client(name: str, *, service: Service | None = None) -> ApiClient:
     registry = service.extensions.get(EXTENSION)
     if registry is None:
         registry = service.extensions.setdefault(EXTENSION, _Clients(os.getpid(), threading.Lock(), Transport(), {}))
-    if registry.pid != os.getpid():  # a forked worker: never share the parent's pooled connections
-        registry = service.extensions[EXTENSION] = _Clients(os.getpid(), threading.Lock(), Transport(), {})
+    if registry.pid != os.getpid():  # a forked worker: keep the built clients, never the parent's connections
+        fresh = _Clients(os.getpid(), threading.Lock(), Transport(), dict(registry.built))
+        for built_client in fresh.built.values():
+            built_client._transport = fresh.transport
+        registry = service.extensions[EXTENSION] = fresh
     built = registry.built.get(name)
     if built is None:
         with registry.lock:
@@ -235,6 +239,15 @@ def _client(name: str, *, service: Service | None = None) -> ApiClient:
             if built is None:
                 built = registry.built[name] = ApiClient(service, resolve(service, name), registry.transport)
     return built
+
+
+def warm(service: Service) -> list[str]:
+    """Build every client the service's ``clients:`` declares, now (before forking, or in the
+    background after), so no call pays for loading a spec; the names of those built."""
+    names = sorted((service.config.get("clients") or {}).keys())
+    for name in names:
+        _client(name, service=service)
+    return names
 
 
 if TYPE_CHECKING:

@@ -129,3 +129,62 @@ def worker_process(directory: Any, *args: str, env: dict[str, str] | None = None
     from ._worker import WorkerProcess
 
     return WorkerProcess(directory, *args, env=env, log_path=log_path)
+
+
+class SystemUnderTest:
+    """What acceptance tests talk to: services and fakes by name (see ``macaron.pytest_plugin``)."""
+
+    def __init__(self, root: Any, urls: dict[str, str], *, local: Any = None) -> None:
+        self.root = root
+        self.urls = dict(urls)
+        self.local = local  # the LocalSystem when this process started it, else None
+
+    @classmethod
+    def from_environ(cls, root: Any, environ: Any) -> SystemUnderTest:
+        urls: dict[str, str] = {}
+        for key, value in environ.items():
+            if key.startswith("MACARON_TEST_URL_"):
+                urls[key.removeprefix("MACARON_TEST_URL_").lower().replace("_", "-")] = value
+            elif key.startswith("MACARON_TEST_FAKE_"):
+                urls["fake-" + key.removeprefix("MACARON_TEST_FAKE_").lower()] = value
+        if "MACARON_TEST_URL" in environ:
+            urls.setdefault("", environ["MACARON_TEST_URL"])
+        return cls(root, urls)
+
+    def url(self, service: str) -> str:
+        import pytest
+
+        url = self.urls.get(service) or self.urls.get(service.replace("_", "-")) or self.urls.get("")
+        if not url:
+            pytest.skip(f"no target for {service!r}: set MACARON_TEST_URL_{service.upper()}")
+        return url
+
+    def api(self, service: str, token: str | None = None) -> Api:
+        return Api(self.url(service), token=token)
+
+    def fake(self, api: str) -> Api | None:
+        """The fake of an external API (its ``/__fake__`` control), or None where the target has none."""
+        url = self.urls.get(f"fake-{api}")
+        return Api(url) if url else None
+
+    def token(self, service: str, sub: str, scopes: list[str] | None = None, ttl: int = 600) -> str:
+        """A bearer token for ``service``: ``MACARON_TEST_TOKEN_<SERVICE>``, else minted from its config."""
+        import os
+        from pathlib import Path
+
+        given = os.environ.get(f"MACARON_TEST_TOKEN_{service.upper()}")
+        if given:
+            return given
+        from ._devenv import dev_environ
+        from ._service import Service
+        from .auth import generate_token
+
+        environ = {**dev_environ(Path(self.root)), **os.environ} if self.local is not None else dict(os.environ)
+        if self.local is not None:
+            environ.update(self.local.env)
+        loaded = Service.load(Path(self.root) / "services" / service, environ=environ)
+        return generate_token(sub, ttl=ttl, scopes=scopes or [], service=loaded)
+
+    def logs(self) -> str:
+        """What the local system's processes logged so far ('' for a remote target)."""
+        return self.local.logs() if self.local is not None else ""

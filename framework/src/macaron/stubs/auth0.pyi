@@ -32,6 +32,15 @@ class Auth0Error(_Model):
 Auth0ErrorDict = TypedDict('Auth0ErrorDict', {'error': Required[str], 'error_description': str, 'mfa_token': str}, total=False)
 
 
+class Auth0ManagementError(_Model):
+    statusCode: int
+    error: str
+    message: str
+    errorCode: str | None
+    def __init__(self, *, statusCode: int, error: str, message: str, errorCode: str | None = ...) -> None: ...
+Auth0ManagementErrorDict = TypedDict('Auth0ManagementErrorDict', {'statusCode': Required[int], 'error': Required[str], 'message': Required[str], 'errorCode': str}, total=False)
+
+
 class Auth0SignupError(_Model):
     name: str
     code: str
@@ -118,6 +127,7 @@ Auth0UserInfoDict = TypedDict('Auth0UserInfoDict', {'sub': Required[str], 'email
 class Auth0Models(Protocol):
     Auth0ChangePasswordRequest: type[Auth0ChangePasswordRequest]
     Auth0Error: type[Auth0Error]
+    Auth0ManagementError: type[Auth0ManagementError]
     Auth0SignupError: type[Auth0SignupError]
     Auth0SignupRequest: type[Auth0SignupRequest]
     Auth0SignupResponse: type[Auth0SignupResponse]
@@ -131,6 +141,7 @@ class Auth0Responses(Protocol):
     def signup(self, *, body: Auth0SignupRequest | Auth0SignupRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Auth0SignupResponse]: ...
     def changePassword(self, *, body: Auth0ChangePasswordRequest | Auth0ChangePasswordRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[str]: ...
     def getUserInfo(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Auth0UserInfo]: ...
+    def deleteUser(self, *, id: str, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[None]: ...
 
 
 class Auth0Client(Protocol):
@@ -145,3 +156,4 @@ class Auth0Client(Protocol):
     def signup(self, *, body: Auth0SignupRequest | Auth0SignupRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Auth0SignupResponse: ...
     def changePassword(self, *, body: Auth0ChangePasswordRequest | Auth0ChangePasswordRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> str: ...
     def getUserInfo(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Auth0UserInfo: ...
+    def deleteUser(self, *, id: str, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> None: ...

@@ -15,12 +15,74 @@ class _Model:
     def from_json(cls, data: Mapping[str, Any], *, validate: bool = True) -> Any: ...
 
 
+class Mail(_Model):
+    id: str
+    to: str
+    template: str
+    template_version: int | None
+    data: dict[str, Any] | None
+    idempotency_key: str | None
+    status: Literal['queued', 'sending', 'sent', 'failed']
+    attempts: int
+    last_error: str | None
+    sent_at: str | None
+    provider_message_id: str | None
+    requested_by: str | None
+    created_at: str
+    def __init__(self, *, id: str, to: str, template: str, status: Literal['queued', 'sending', 'sent', 'failed'], attempts: int, created_at: str, template_version: int | None = ..., data: Mapping[str, Any] | None = ..., idempotency_key: str | None = ..., last_error: str | None | None = ..., sent_at: str | None | None = ..., provider_message_id: str | None | None = ..., requested_by: str | None = ...) -> None: ...
+MailDict = TypedDict('MailDict', {'id': Required[str], 'to': Required[str], 'template': Required[str], 'template_version': int, 'data': Mapping[str, Any], 'idempotency_key': str, 'status': Required[Literal['queued', 'sending', 'sent', 'failed']], 'attempts': Required[int], 'last_error': str | None, 'sent_at': str | None, 'provider_message_id': str | None, 'requested_by': str, 'created_at': Required[str]}, total=False)
+
+
+class MailQueued(_Model):
+    id: str
+    status: Literal['queued', 'sending', 'sent', 'failed']
+    def __init__(self, *, id: str, status: Literal['queued', 'sending', 'sent', 'failed']) -> None: ...
+MailQueuedDict = TypedDict('MailQueuedDict', {'id': Required[str], 'status': Required[Literal['queued', 'sending', 'sent', 'failed']]}, total=False)
+
+
+class MailRequest(_Model):
+    to: str
+    template: str
+    data: dict[str, str | float | bool] | None
+    idempotency_key: str | None
+    def __init__(self, *, to: str, template: str, data: Mapping[str, str | float | bool] | None = ..., idempotency_key: str | None = ...) -> None: ...
+MailRequestDict = TypedDict('MailRequestDict', {'to': Required[str], 'template': Required[str], 'data': Mapping[str, str | float | bool], 'idempotency_key': str}, total=False)
+
+
+class MailStatus(_Model):
+    id: str
+    status: Literal['queued', 'sending', 'sent', 'failed']
+    attempts: int
+    last_error: str | None
+    sent_at: str | None
+    def __init__(self, *, id: str, status: Literal['queued', 'sending', 'sent', 'failed'], attempts: int, last_error: str | None | None = ..., sent_at: str | None | None = ...) -> None: ...
+MailStatusDict = TypedDict('MailStatusDict', {'id': Required[str], 'status': Required[Literal['queued', 'sending', 'sent', 'failed']], 'attempts': Required[int], 'last_error': str | None, 'sent_at': str | None}, total=False)
+
+
+class Problem(_Model):
+    type: str
+    title: str
+    status: int
+    detail: str | None
+    code: str
+    request_id: str | None
+    errors: list[dict[str, Any]] | None
+    upstream: dict[str, Any] | None
+    def __init__(self, *, type: str, title: str, status: int, code: str, detail: str | None = ..., request_id: str | None | None = ..., errors: Sequence[Mapping[str, Any]] | None = ..., upstream: Mapping[str, Any] | None = ...) -> None: ...
+ProblemDict = TypedDict('ProblemDict', {'type': Required[str], 'title': Required[str], 'status': Required[int], 'detail': str, 'code': Required[str], 'request_id': str | None, 'errors': Sequence[Mapping[str, Any]], 'upstream': Mapping[str, Any]}, total=False)
+
+
 class MailModels(Protocol):
-    pass
+    Mail: type[Mail]
+    MailQueued: type[MailQueued]
+    MailRequest: type[MailRequest]
+    MailStatus: type[MailStatus]
+    Problem: type[Problem]
 
 
 class MailResponses(Protocol):
-    pass
+    def sendMail(self, *, body: MailRequest | MailRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[MailQueued]: ...
+    def getMail(self, *, id: str, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[MailStatus]: ...
 
 
 class MailClient(Protocol):
@@ -31,3 +93,5 @@ class MailClient(Protocol):
     @property
     def operations(self) -> list[str]: ...
     def call(self, operation: str, /, **kwargs: Any) -> Any: ...
+    def sendMail(self, *, body: MailRequest | MailRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> MailQueued: ...
+    def getMail(self, *, id: str, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> MailStatus: ...

@@ -15,12 +15,94 @@ class _Model:
     def from_json(cls, data: Mapping[str, Any], *, validate: bool = True) -> Any: ...
 
 
+class LoginRequest(_Model):
+    email: str
+    password: str
+    def __init__(self, *, email: str, password: str) -> None: ...
+LoginRequestDict = TypedDict('LoginRequestDict', {'email': Required[str], 'password': Required[str]}, total=False)
+
+
+class PasswordResetRequest(_Model):
+    email: str
+    def __init__(self, *, email: str) -> None: ...
+PasswordResetRequestDict = TypedDict('PasswordResetRequestDict', {'email': Required[str]}, total=False)
+
+
+class Problem(_Model):
+    type: str
+    title: str
+    status: int
+    detail: str | None
+    code: str
+    request_id: str | None
+    errors: list[dict[str, Any]] | None
+    upstream: dict[str, Any] | None
+    def __init__(self, *, type: str, title: str, status: int, code: str, detail: str | None = ..., request_id: str | None | None = ..., errors: Sequence[Mapping[str, Any]] | None = ..., upstream: Mapping[str, Any] | None = ...) -> None: ...
+ProblemDict = TypedDict('ProblemDict', {'type': Required[str], 'title': Required[str], 'status': Required[int], 'detail': str, 'code': Required[str], 'request_id': str | None, 'errors': Sequence[Mapping[str, Any]], 'upstream': Mapping[str, Any]}, total=False)
+
+
+class Profile(_Model):
+    user_id: str
+    email: str
+    name: str
+    created_at: str
+    updated_at: str | None
+    def __init__(self, *, user_id: str, email: str, name: str, created_at: str, updated_at: str | None = ...) -> None: ...
+ProfileDict = TypedDict('ProfileDict', {'user_id': Required[str], 'email': Required[str], 'name': Required[str], 'created_at': Required[str], 'updated_at': str}, total=False)
+
+
+class ProfileUpdate(_Model):
+    name: str | None
+    def __init__(self, *, name: str | None = ...) -> None: ...
+ProfileUpdateDict = TypedDict('ProfileUpdateDict', {'name': str}, total=False)
+
+
+class Session(_Model):
+    user: Profile
+    token: str
+    token_type: Literal['Bearer']
+    expires_in: int
+    def __init__(self, *, user: Profile | ProfileDict, token: str, token_type: Literal['Bearer'], expires_in: int) -> None: ...
+SessionDict = TypedDict('SessionDict', {'user': Required[Profile | ProfileDict], 'token': Required[str], 'token_type': Required[Literal['Bearer']], 'expires_in': Required[int]}, total=False)
+
+
+class SignupRequest(_Model):
+    email: str
+    password: str
+    name: str
+    def __init__(self, *, email: str, password: str, name: str) -> None: ...
+SignupRequestDict = TypedDict('SignupRequestDict', {'email': Required[str], 'password': Required[str], 'name': Required[str]}, total=False)
+
+
+class User(_Model):
+    user_id: str
+    email: str
+    name: str
+    auth0_id: str
+    created_at: str
+    updated_at: str | None
+    def __init__(self, *, user_id: str, email: str, name: str, auth0_id: str, created_at: str, updated_at: str | None = ...) -> None: ...
+UserDict = TypedDict('UserDict', {'user_id': Required[str], 'email': Required[str], 'name': Required[str], 'auth0_id': Required[str], 'created_at': Required[str], 'updated_at': str}, total=False)
+
+
 class UserModels(Protocol):
-    pass
+    LoginRequest: type[LoginRequest]
+    PasswordResetRequest: type[PasswordResetRequest]
+    Problem: type[Problem]
+    Profile: type[Profile]
+    ProfileUpdate: type[ProfileUpdate]
+    Session: type[Session]
+    SignupRequest: type[SignupRequest]
+    User: type[User]
 
 
 class UserResponses(Protocol):
-    pass
+    def signup(self, *, body: SignupRequest | SignupRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Session]: ...
+    def login(self, *, body: LoginRequest | LoginRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Session]: ...
+    def getMe(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Profile]: ...
+    def deleteMe(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[None]: ...
+    def updateMe(self, *, body: ProfileUpdate | ProfileUpdateDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Profile]: ...
+    def requestPasswordReset(self, *, body: PasswordResetRequest | PasswordResetRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[None]: ...
 
 
 class UserClient(Protocol):
@@ -31,3 +113,9 @@ class UserClient(Protocol):
     @property
     def operations(self) -> list[str]: ...
     def call(self, operation: str, /, **kwargs: Any) -> Any: ...
+    def signup(self, *, body: SignupRequest | SignupRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Session: ...
+    def login(self, *, body: LoginRequest | LoginRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Session: ...
+    def getMe(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Profile: ...
+    def deleteMe(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> None: ...
+    def updateMe(self, *, body: ProfileUpdate | ProfileUpdateDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Profile: ...
+    def requestPasswordReset(self, *, body: PasswordResetRequest | PasswordResetRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> None: ...

@@ -1,0 +1,72 @@
+"""The task that sends a stored mail through SendGrid, run by ``macaron worker services/mail``.
+
+Status lives in the store (``queued → sending → sent | failed``), so it survives Redis
+and worker restarts. The SendGrid call runs under ``tasks.once``: a re-run of the job
+(a retry, or after the worker died) does not send the mail again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from macaron import tasks
+from macaron.clients import UpstreamError, client
+from macaron.tasks import task
+
+from .rendering import load_templates, pick, render
+
+RETRIES = 5
+
+
+def _templates(service: Any) -> Any:
+    return service.extensions.setdefault("mail.templates", load_templates(service.directory / "templates"))
+
+
+def _permanent(err: UpstreamError) -> bool:
+    """A refusal SendGrid will repeat (bad request, bad key): retrying cannot help."""
+    status = err.upstream_status
+    return status is not None and 400 <= status < 500 and status not in (408, 429)
+
+
+def _sendgrid_send(service: Any, mail: Any) -> str | None:
+    template = pick(_templates(service), mail.template)
+    rendered = render(template, mail.data or {})
+    sender = service.config["sender"]
+    sent = client("sendgrid").responses.sendMail(body={
+        "personalizations": [{"to": [{"email": mail.to}], "dynamic_template_data": mail.data or {}}],
+        "from": {"email": sender["email"], "name": sender["name"]},
+        "subject": rendered.subject,
+        "content": [{"type": "text/plain", "value": rendered.text}, {"type": "text/html", "value": rendered.html}],
+        "custom_args": {"mail_id": mail.id, "template": f"{template.name}.v{template.version}"},
+    })
+    return sent.headers.get("X-Message-Id")
+
+
+@task(queue="default", retries=RETRIES, backoff=[2, 10, 30, 60, 120], timeout=60, idempotency_key="mail:{mail_id}")
+def deliver(mail_id: str) -> str:
+    """Send mail ``mail_id`` once; retry on outages, fail for good on permanent refusals."""
+    ctx = tasks.current_context()
+    assert ctx is not None
+    service = ctx.service
+    Mail = service.models.Mail
+    mail = Mail.get(mail_id)
+    if mail is None or mail.status in ("sent", "failed"):
+        return mail.status if mail is not None else "missing"
+    mail.status, mail.attempts = "sending", ctx.attempt
+    mail.save()
+    try:
+        message_id = tasks.once("sendgrid", _sendgrid_send, service, mail)
+    except UpstreamError as err:
+        last = ctx.attempt > RETRIES or _permanent(err)
+        mail.status = "failed" if last else "queued"
+        mail.last_error = f"{err.code}: {err.detail}"[:500]
+        mail.save()
+        if last:
+            return "failed"
+        raise
+    mail.status, mail.last_error = "sent", None
+    mail.sent_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    mail.provider_message_id = message_id
+    mail.save()
+    return "sent"

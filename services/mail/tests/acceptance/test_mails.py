@@ -1,0 +1,79 @@
+"""Mail endpoints, black-box: auth and scope, templates, idempotency, delivery status."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from macaron.testing import Api, SystemUnderTest, assert_problem
+
+
+def sender(system: SystemUnderTest) -> Api:
+    return system.api("mail", token=system.token("mail", sub="service:acceptance", scopes=["mail:send"]))
+
+
+def wait_status(mail: Api, mail_id: str, wanted: str, timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        body = mail.get(f"/v1/mails/{mail_id}").json()
+        if body["status"] == wanted:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"mail {mail_id} never reached {wanted}: {body}")
+
+
+def test_send_and_follow_a_mail(system: SystemUnderTest) -> None:
+    mail = sender(system)
+    to = f"m-{uuid.uuid4().hex[:8]}@example.com"
+    queued = mail.post("/v1/mails", json={"to": to, "template": "welcome", "data": {"name": "Grace"}})
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    done = wait_status(mail, queued.json()["id"], "sent")
+    assert done["attempts"] == 1 and done["last_error"] is None and done["sent_at"]
+    sendgrid = system.fake("sendgrid")
+    if sendgrid is not None:
+        sent = [r for r in sendgrid.get("/__fake__/requests").json()
+                if r["body"]["personalizations"][0]["to"][0]["email"] == to]
+        assert len(sent) == 1
+        assert sent[0]["body"]["subject"] == "Welcome to Macaron, Grace"
+        assert "Authorization" not in sent[0]["headers"]  # credentials are kept out of the fake's log
+
+
+def test_idempotency_key_sends_once(system: SystemUnderTest) -> None:
+    mail = sender(system)
+    to = f"i-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"to": to, "template": "welcome", "data": {"name": "G"}, "idempotency_key": uuid.uuid4().hex}
+    first, second = mail.post("/v1/mails", json=body), mail.post("/v1/mails", json=body)
+    assert first.json()["id"] == second.json()["id"]
+    wait_status(mail, first.json()["id"], "sent")
+    reused = mail.post("/v1/mails", json={**body, "to": "someone.else@example.com"})
+    assert_problem(reused, 409, "IDEMPOTENCY_KEY_REUSED", paths=["/body/idempotency_key"])
+    sendgrid = system.fake("sendgrid")
+    if sendgrid is not None:
+        sent = [r for r in sendgrid.get("/__fake__/requests").json()
+                if r["body"]["personalizations"][0]["to"][0]["email"] == to]
+        assert len(sent) == 1
+
+
+def test_unknown_template_and_missing_data(system: SystemUnderTest) -> None:
+    mail = sender(system)
+    unknown = mail.post("/v1/mails", json={"to": "a@example.com", "template": "nope"})
+    assert_problem(unknown, 400, "UNKNOWN_TEMPLATE", paths=["/body/template"])
+    missing = mail.post("/v1/mails", json={"to": "a@example.com", "template": "welcome", "data": {}})
+    assert_problem(missing, 400, "VALIDATION_ERROR", paths=["/body/data/name"])
+
+
+def test_service_auth_and_scope(system: SystemUnderTest) -> None:
+    anonymous = system.api("mail")
+    assert_problem(anonymous.post("/v1/mails", json={}), 401, "AUTHORIZATION_HEADER_MISSING")
+    no_scope = system.api("mail", token=system.token("mail", sub="service:x", scopes=[]))
+    assert_problem(no_scope.post("/v1/mails", json={"to": "a@example.com", "template": "welcome"}), 403,
+                   "INSUFFICIENT_SCOPE")
+
+
+def test_unknown_mail_is_404(system: SystemUnderTest) -> None:
+    mail = sender(system)
+    assert_problem(mail.get(f"/v1/mails/{uuid.uuid4().hex}"), 404, "MAIL_NOT_FOUND")
+    assert_problem(mail.get("/v1/mails/../../etc"), 404, "ROUTE_NOT_FOUND")
+    assert_problem(mail.get("/v1/mails/NOT-HEX"), 400, "VALIDATION_ERROR", paths=["/path/id"])

@@ -1,0 +1,90 @@
+"""The user's identity in Auth0: create it, check a password, reset it, delete it.
+
+Auth0's own errors become this service's: a taken email → 409 ``EMAIL_TAKEN``, a
+password Auth0 refuses → 400 naming ``/body/password``, wrong credentials → ``None``,
+and Auth0 down or overloaded → 503 ``AUTH_UNAVAILABLE``, so callers never see a 502.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from macaron import ApiError, Conflict, FieldError, ServiceUnavailable, ValidationFailed, current_service
+from macaron.clients import UpstreamError, UpstreamInvalid, client
+
+T = TypeVar("T")
+PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
+
+
+class AuthUnavailable(ServiceUnavailable):
+    code, title = "AUTH_UNAVAILABLE", "Identity Provider Unavailable"
+
+
+def _settings() -> tuple[dict[str, Any], str]:
+    service = current_service()
+    return service.config["auth0"], service.config.secret("auth0_client_secret")
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """Run one Auth0 call; a refusal stays an UpstreamError, an outage becomes AUTH_UNAVAILABLE."""
+    try:
+        return fn()
+    except UpstreamError as err:
+        status = err.upstream_status
+        if isinstance(err, UpstreamInvalid) or status is None or status >= 500 or status == 429:
+            raise AuthUnavailable("the identity provider is unavailable; try again shortly",
+                                  headers={"Retry-After": "5"}) from err
+        raise
+
+
+def create(email: str, password: str, name: str) -> str:
+    """Create the Auth0 user; return its id (``auth0|...``)."""
+    conf, _ = _settings()
+    try:
+        created = _call(lambda: client("auth0").signup(body={
+            "client_id": conf["client_id"], "email": email, "password": password,
+            "connection": conf["connection"], "name": name,
+        }))
+    except UpstreamError as err:
+        code = (err.problem or {}).get("code")
+        if code == "user_exists":
+            raise Conflict("an account with this email already exists", code="EMAIL_TAKEN",
+                           errors=[FieldError("/body/email", "is already taken")]) from err
+        if code in ("invalid_password", "password_strength_error", "password_dictionary_error"):
+            raise ValidationFailed("the password is too weak",
+                                   errors=[FieldError("/body/password", "is too weak")]) from err
+        raise ApiError("the identity provider refused the signup", status=400, code="SIGNUP_REFUSED") from err
+    return f"auth0|{created._id}"
+
+
+def password_ok(email: str, password: str) -> bool:
+    """Whether Auth0 accepts this email and password (a password-realm grant)."""
+    conf, secret = _settings()
+    try:
+        _call(lambda: client("auth0").getToken(body={
+            "grant_type": PASSWORD_REALM, "client_id": conf["client_id"], "client_secret": secret,
+            "username": email, "password": password, "realm": conf["connection"], "scope": "openid",
+        }))
+    except UpstreamError as err:
+        if err.upstream_status in (400, 401, 403):
+            return False
+        raise
+    return True
+
+
+def start_password_reset(email: str) -> None:
+    conf, _ = _settings()
+    _call(lambda: client("auth0").changePassword(body={
+        "client_id": conf["client_id"], "email": email, "connection": conf["connection"],
+    }))
+
+
+def delete(auth0_id: str) -> None:
+    """Delete the Auth0 user, with a Management API token from the client-credentials grant."""
+    conf, secret = _settings()
+    grant = _call(lambda: client("auth0").getToken(body={
+        "grant_type": "client_credentials", "client_id": conf["client_id"], "client_secret": secret,
+        "audience": conf["management_audience"],
+    }))
+    _call(lambda: client("auth0").deleteUser(id=auth0_id, _headers={"Authorization": f"Bearer {grant.access_token}"}))
