@@ -96,6 +96,7 @@ def annotate_spec(service: Service, doc: dict[str, Any]) -> None:
                     "operationId": "jwks",
                     "summary": "The public keys that verify this service's tokens (JWKS).",
                     "tags": ["built-in"],
+                    "security": [],
                     "produces": ["application/json"],
                     "responses": {"200": {"description": "A JSON Web Key Set.", "schema": {"type": "object"}}},
                 }

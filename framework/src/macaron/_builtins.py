@@ -69,6 +69,7 @@ def _builtin_paths() -> dict[str, Any]:
                 "operationId": op_id,
                 "summary": summary,
                 "tags": ["built-in"],
+                "security": [],  # open whatever the spec's top-level security says
                 "produces": [produces],
                 "responses": {"200": response},
             }
@@ -118,6 +119,7 @@ _DOCS_PAGE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <title>{title} — API docs</title>
 <link rel="stylesheet" href="{root}/docs/static/swagger-ui.css">
+<link rel="icon" type="image/png" href="{root}/docs/static/favicon-32x32.png">
 </head>
 <body>
 <div id="swagger-ui"></div>
