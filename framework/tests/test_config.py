@@ -22,6 +22,15 @@ def test_defaults_and_name_from_directory(tmp_path: Path) -> None:
     assert config["max_body_bytes"] == 1_048_576
 
 
+def test_a_name_that_is_not_the_directorys_stops_start_up(tmp_path: Path) -> None:
+    """A copied directory still saying the original's name must not pass for the original."""
+    assert load_config(write(tmp_path / "mail", "name: mail\n"), environ={}).name == "mail"
+    with pytest.raises(ConfigError, match=r"says 'name: mail', but this service is 'billing'.*delete the 'name:'"):
+        load_config(write(tmp_path / "billing", "name: mail\nport: 8002\n"), environ={})
+    with pytest.raises(ConfigError, match="rename the directory"):
+        load_config(write(tmp_path / "Billing", "port: 1\n"), environ={})
+
+
 def test_env_overlay_file(tmp_path: Path) -> None:
     directory = write(tmp_path / "svc", "port: 1\nlog_level: INFO\nfeature: {enabled: false, size: 1}\n")
     write(directory, "log_level: DEBUG\nfeature: {enabled: true}\n", "service.staging.yaml")

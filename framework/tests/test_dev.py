@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,11 +80,28 @@ def test_dev_serves_every_service_and_stops_on_ctrl_c(tmp_path: Path) -> None:
             proc.wait()
 
 
-def test_two_services_on_one_port_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_copy_on_its_originals_port_gets_a_free_one_and_a_note(tmp_path: Path) -> None:
+    """``cp -r services/alpha services/beta``: alpha keeps its port, beta is moved and told why."""
     port = free_port()
-    root = make_root(tmp_path, {"alpha": port, "beta": port})
-    result = subprocess.run(
-        [sys.executable, "-m", "macaron", "dev", "--root", str(root)], capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 2
-    assert f"both use port {port}" in result.stderr and "service.yaml" in result.stderr
+    root = make_root(tmp_path, {"alpha": port, "beta": port})  # alpha is written first: the original
+    proc = subprocess.Popen([sys.executable, "-m", "macaron", "dev", "--root", str(root)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        lines = []
+        while not lines or ("Ctrl-C stops everything" not in lines[-1] and lines[-1]):
+            lines.append(proc.stdout.readline())
+        output = "".join(lines)
+        assert f"alpha        url    http://127.0.0.1:{port}\n" in output
+        beta = int(re.search(r"beta +url +http://127\.0\.0\.1:(\d+)", output)[1])
+        assert beta != port
+        assert f"beta         note   port {port} in services/beta/service.yaml is alpha's too, so beta is on {beta}" \
+            in output
+        assert requests.get(f"http://127.0.0.1:{port}/hello", timeout=5).json() == {"service": "alpha"}
+        assert requests.get(f"http://127.0.0.1:{beta}/hello", timeout=5).json() == {"service": "beta"}
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -98,3 +99,20 @@ def test_write_updates_changed_files_and_removes_stale_ones(tmp_path: Path) -> N
     assert write(tmp_path, out) == ["__init__.pyi", "echo.pyi", "gone.pyi"]
     assert sorted(p.name for p in out.iterdir()) == ["__init__.pyi", "echo.pyi"]
     assert write(tmp_path, out, check=True) == []
+
+
+def test_add_new_writes_only_the_stubs_of_new_specs(tmp_path: Path) -> None:
+    """A new service needs no ``nox -s stubs`` before ``nox -s test``; a stale stub still fails the check."""
+    from macaron._stubs import add_new
+
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "services" / "mail", root / "services" / "mail", ignore=shutil.ignore_patterns("tests"))
+    shutil.copytree(ROOT / "shared_apis", root / "shared_apis")
+    out = tmp_path / "stubs"
+    assert write(root, out) and write(root, out, check=True) == []
+    shutil.copytree(root / "services" / "mail", root / "services" / "billing")
+    (out / "mail.pyi").write_text("# stale\n")
+    assert add_new(root, out) == ["billing.pyi", "__init__.pyi"]
+    assert "def client(name: Literal['billing']" in (out / "__init__.pyi").read_text()
+    assert write(root, out, check=True) == ["mail.pyi"]
+    assert add_new(root, out) == []

@@ -32,9 +32,8 @@ def test_tasks_are_discovered_with_names_relative_to_the_service(tmp_path: Path)
 
 
 def test_a_copied_service_under_another_name_has_its_own_queues(tmp_path: Path) -> None:
-    copy = tmp_path / "jobs2"
+    copy = tmp_path / "jobs-copy"  # the name is the directory's
     shutil.copytree(FIXTURES / "jobs", copy)
-    (copy / "service.yaml").write_text((copy / "service.yaml").read_text() + "name: jobs-copy\n")
     original, copied = attach(load(FIXTURES / "jobs", tmp_path)), attach(load(copy, tmp_path))
     assert set(original.queue_names()).isdisjoint(copied.queue_names())
     assert copied.queue_names()[0] == "jobs-copy.default"

@@ -115,19 +115,36 @@ def _stubs_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=".", help="the monorepo root (holding services/ and shared_apis/)")
     p.add_argument("--out", default=None, help="default: <root>/framework/src/macaron/stubs")
     p.add_argument("--check", action="store_true", help="only check that the committed stubs are current")
+    p.add_argument("--add-new", action="store_true",
+                   help="first write the stubs of specs that have none yet (a new service), then go on")
 
 
 def _stubs(a: argparse.Namespace) -> int:
-    from ._stubs import write
+    from ._stubs import add_new, write
 
     root = Path(a.root).resolve()
     out = Path(a.out) if a.out else root / "framework" / "src" / "macaron" / "stubs"
+    if a.add_new and (added := add_new(root, out)):
+        print(f"macaron stubs: wrote {', '.join(added)} for new specs in {out}; commit them")
     differ = write(root, out, check=a.check)
     if a.check and differ:
         print(f"macaron stubs: out of date in {out}: {', '.join(differ)}; run `nox -s stubs`", file=sys.stderr)
         return 1
     print(f"macaron stubs: {'current' if a.check else 'wrote ' + (', '.join(differ) or 'nothing (current)')}")
     return 0
+
+
+def _new_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="the new service's name: lower-case letters, digits and '-', e.g. billing")
+    p.add_argument("--from", dest="source", default=None, metavar="SERVICE",
+                   help="copy this service (its config, modules, infra) instead of starting blank")
+    p.add_argument("--root", default=".", help="the monorepo root (holding services/)")
+
+
+def _new(a: argparse.Namespace) -> int:
+    from ._new import run_new
+
+    return run_new(Path(a.root), a.name, a.source)
 
 
 def _deploy_args(p: argparse.ArgumentParser) -> None:
@@ -157,6 +174,7 @@ COMMANDS: list[Command] = [
     ("fake", "serve a fake of any spec (validation, recording, faults, stateful handlers)", _fake_args, _fake),
     ("stubs", "generate the typed client/model stubs of every spec (--check: verify)", _stubs_args, _stubs),
     ("deploy", "test-gated blue/green deploy of a service to Elastic Beanstalk", _deploy_args, _deploy),
+    ("new", "start a service: an example endpoint, handler and tests (--from: a proper copy)", _new_args, _new),
 ]
 
 

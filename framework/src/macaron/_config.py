@@ -187,9 +187,15 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
         if overlay.is_file():
             data = _merge(data, _read_yaml(overlay))
         data["env"] = env
-    name = str(data.get("name") or directory.name)
+    name = directory.name  # the name is the directory's: a copied directory is a new service
+    if data.get("name") not in (None, name):
+        raise ConfigError(
+            f"{path}: says 'name: {data['name']}', but this service is {name!r} (a service is named by its "
+            f"directory; a copy must not pass for the original): delete the 'name:' line, or rename the directory"
+        )
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
-        raise ConfigError(f"{path}: service name {name!r} must be lower case letters, digits, '_' or '-'")
+        raise ConfigError(f"{path}: service name {name!r} (the directory's name) must be lower case letters, "
+                          f"digits, '_' or '-'; rename the directory")
     data["name"] = name
     _overlay_environ(data, name, environ)
     secrets = _read_secrets(name, path, data.pop("secrets", None), environ)

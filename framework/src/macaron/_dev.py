@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from ._config import load_config
+from ._config import env_key, load_config
 from ._errors import ConfigError
-from ._serve import check_port_free
+from ._serve import check_port_free, free_port
 
 
 def discover_services(root: Path) -> list[Path]:
@@ -121,38 +121,37 @@ class Supervisor:
 
 
 def service_procs(root: Path, host: str) -> list[Proc]:
-    """One ``macaron serve`` process per discovered service, on its configured port."""
+    """One ``macaron serve`` process per discovered service, on its configured port.
+
+    A copy whose port is its original's gets a free one, with a ``note`` in the printed table
+    and ``MACARON_<SVC>_PORT`` in its ``env`` (:func:`moved_ports` gives it to every process,
+    so siblings find it); two services that would share a table or an audience stop here.
+    """
+    from ._siblings import Claim, check_apart, moved_note, yielding
+
+    configs = [load_config(directory) for directory in discover_services(root)]
+    check_apart(configs)
+    claims = {c.name: Claim(c.name, c.directory, c.port) for c in configs}
+    moved = yielding(claims.values())
     procs = []
-    taken: dict[int, str] = {}
-    for directory in discover_services(root):
-        config = load_config(directory)
-        if config.port in taken:
-            raise ConfigError(
-                f"services {taken[config.port]!r} and {config.name!r} both use port {config.port}; "
-                f"change 'port:' in {directory / 'service.yaml'}"
-            )
-        taken[config.port] = config.name
-        check_port_free(host, config.port, f"service {config.name!r}")
-        base = f"http://{host}:{config.port}"
-        procs.append(
-            Proc(
-                name=config.name,
-                argv=[
-                    sys.executable,
-                    "-m",
-                    "macaron",
-                    "serve",
-                    str(directory),
-                    "--host",
-                    host,
-                    "--port",
-                    str(config.port),
-                ],
-                ready_url=f"{base}/ping",
-                urls={"url": base, "docs": f"{base}/docs"},
-            )
-        )
+    for config in configs:
+        port, extra, env = config.port, {}, {}
+        if config.name in moved:
+            port = free_port(host)
+            extra["note"] = moved_note(claims[config.name], moved[config.name], port)
+            env[f"MACARON_{env_key(config.name)}_PORT"] = str(port)
+        else:
+            check_port_free(host, port, f"service {config.name!r}")
+        base = f"http://{host}:{port}"
+        argv = [sys.executable, "-m", "macaron", "serve", str(config.directory), "--host", host, "--port", str(port)]
+        procs.append(Proc(name=config.name, argv=argv, ready_url=f"{base}/ping",
+                          urls={"url": base, "docs": f"{base}/docs", **extra}, env=env))
     return procs
+
+
+def moved_ports(procs: list[Proc]) -> dict[str, str]:
+    """The ``MACARON_<SVC>_PORT`` of every service moved off its configured port, for all processes."""
+    return {k: v for proc in procs for k, v in proc.env.items() if k.startswith("MACARON_") and k.endswith("_PORT")}
 
 
 def worker_procs(root: Path) -> list[Proc]:
@@ -188,7 +187,9 @@ def run_dev(root: Path, host: str = "127.0.0.1") -> int:
 
             redis = RedisServer(root / ".dev" / "redis").start()
             supervisor.say(f"  redis        {redis.url} (private; data in .dev/redis)")
+        ports = moved_ports(procs)
         for proc in [*procs, *workers]:
+            proc.env.update(ports)
             if redis is not None:
                 proc.env["REDIS_URL"] = redis.url
             supervisor.start(proc)

@@ -107,7 +107,10 @@ def serve(
         print(f"macaron serve: error: {exc}\nwaiting for a change to reload...", file=sys.stderr, flush=True)
         _wait_for_change(Path(directory))
         sys.exit(3)  # the werkzeug reloader restarts a child that exits with 3
-    port = service.config.port if port is None else port
+    if port is None:  # the configured port; a copy whose port is its original's gets a free one
+        from ._siblings import serve_port
+
+        port = serve_port(service.config, host)
     if not reloader_child:  # the reloader's parent already holds the socket
         check_port_free(host, port, f"service {service.name!r}")
     if reload:

@@ -228,3 +228,17 @@ def write(root: Path, out: Path, *, check: bool = False) -> list[str]:
         for name in stale:
             (out / name).unlink()
     return changed + stale
+
+
+def add_new(root: Path, out: Path) -> list[str]:
+    """Write the stubs of specs that have none yet (a new or copied service) and the index that
+    lists them; return the names written. Existing stubs are left for ``check`` to judge, so a
+    stale stub still fails while a new service needs no ``nox -s stubs`` before ``nox -s test``."""
+    files = generate(root)
+    new = sorted(n for n in files if n != "__init__.pyi" and not (out / n).is_file())
+    if not new:
+        return []
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (*new, "__init__.pyi"):
+        (out / name).write_text(files[name], encoding="utf-8")
+    return [*new, "__init__.pyi"]

@@ -44,6 +44,9 @@ class LocalSystem:
     def _plan(self) -> tuple[list[Proc], list[Proc], list[Proc]]:
         services = discover_services(self.root)
         configs = {d: load_config(d, environ={**dev_environ(self.root), **os.environ}) for d in services}
+        from ._siblings import check_apart  # no two services sharing a table or an audience
+
+        check_apart(configs.values())
         env = {**dev_environ(self.root), "MACARON_ENV": os.environ.get("MACARON_ENV", "dev"), **self.extra_env}
         for config in configs.values():
             port = free_port(self.host)

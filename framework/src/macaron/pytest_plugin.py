@@ -12,6 +12,9 @@ the environment, so the same tests run against a local system, staging or live:
 
 When no target URL is set at all, the fixture starts the whole system of the repository
 itself (:class:`macaron._system.LocalSystem`: Redis, fakes, services, workers on free ports).
+
+The ``this_service`` fixture names the service a test file belongs to (``services/<name>/tests/``),
+so a copied service directory tests itself: ``system.api(this_service.name)``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from .testing import SystemUnderTest
+from .testing import SystemUnderTest, ThisService
 
 
 def _root(config: pytest.Config) -> Path:
@@ -48,6 +51,16 @@ def system(pytestconfig: pytest.Config) -> Iterator[SystemUnderTest]:
 
     with LocalSystem(root) as local:
         yield SystemUnderTest(root, local.urls, local=local)
+
+
+@pytest.fixture
+def this_service(request: pytest.FixtureRequest) -> ThisService:
+    """The service this test file belongs to (from its path, ``services/<name>/tests/...``), so a
+    copied service's tests exercise the copy: ``system.api(this_service.name)``."""
+    try:
+        return ThisService.of_test_file(request.path)
+    except LookupError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_configure(config: Any) -> None:

@@ -18,7 +18,8 @@ from typing import Any
 import requests
 from werkzeug.serving import make_server
 
-__all__ = ["Api", "LogCapture", "assert_problem", "capture_logs", "redis_for_tests", "serve_app", "worker_process"]
+__all__ = ["Api", "LogCapture", "SystemUnderTest", "ThisService", "assert_problem", "capture_logs", "redis_for_tests",
+           "serve_app", "worker_process"]
 
 
 @contextmanager
@@ -188,3 +189,39 @@ class SystemUnderTest:
     def logs(self) -> str:
         """What the local system's processes logged so far ('' for a remote target)."""
         return self.local.logs() if self.local is not None else ""
+
+
+class ThisService:
+    """The service a test file belongs to (``services/<name>/tests/...``): the ``this_service``
+    fixture. Tests name their service through it, never by hand, so a copied directory tests itself."""
+
+    def __init__(self, directory: Any) -> None:
+        from pathlib import Path
+
+        self.directory = Path(directory).resolve()
+        self.name = self.directory.name
+
+    @classmethod
+    def of_test_file(cls, path: Any) -> ThisService:
+        """The service of the innermost ``services/<name>/tests/`` folder holding ``path``."""
+        from pathlib import Path
+
+        parts = Path(path).resolve().parts
+        for i in range(len(parts) - 3, -1, -1):
+            if parts[i] == "services" and parts[i + 2] == "tests":
+                return cls(Path(*parts[: i + 2]))
+        raise LookupError(f"{path} is not under services/<name>/tests/: this_service is for a service's tests")
+
+    def load(self, environ: Any = None) -> Any:
+        """The service loaded in this process (a :class:`macaron.Service`), with the dev system's
+        secrets (``<root>/.dev/``) where ``environ`` (default: ``os.environ``) lacks them."""
+        import os
+
+        from ._devenv import dev_environ
+        from ._service import Service
+
+        given = dict(os.environ if environ is None else environ)
+        return Service.load(self.directory, environ={**dev_environ(self.directory.parent.parent), **given})
+
+    def __repr__(self) -> str:
+        return f"ThisService({self.name!r})"

@@ -1,20 +1,17 @@
-"""The user service loads with its config, spec and handlers, and serves its built-ins."""
+"""The user service loads with its config, spec and handlers, and serves its built-ins.
 
-import os
-from pathlib import Path
+The service is the one this file belongs to (``this_service``), so a copied directory tests itself.
+"""
 
-from macaron import Service, create_app
-from macaron._devenv import dev_environ
-from macaron.testing import Api, serve_app
-
-HERE = Path(__file__).resolve().parent.parent
+from macaron import create_app
+from macaron.testing import Api, ThisService, serve_app
 
 
-def test_loads_and_serves_builtins() -> None:
-    service = Service.load(HERE, environ={**dev_environ(HERE.parent.parent), **os.environ})
-    assert service.name == "user"
+def test_loads_and_serves_builtins(this_service: ThisService) -> None:
+    service = this_service.load()
+    assert service.name == this_service.name == this_service.directory.name
     with serve_app(create_app(service)) as url:
         api = Api(url)
         assert api.get("/ping").status_code == 200  # {} or {"degraded": [...]} without Redis
-        assert api.get("/version").json()["name"] == "user"
+        assert api.get("/version").json()["name"] == this_service.name
         assert {o.operation.operation_id for o in service.operations} <= set(api.get("/api.json").text.split('"'))

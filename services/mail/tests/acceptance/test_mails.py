@@ -1,4 +1,7 @@
-"""Mail endpoints, black-box: auth and scope, templates, idempotency, delivery status."""
+"""Mail endpoints, black-box: auth and scope, templates, idempotency, delivery status.
+
+The service under test is the one this file belongs to (``this_service``): a copy tests itself.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,11 @@ import time
 import uuid
 from typing import Any
 
-from macaron.testing import Api, SystemUnderTest, assert_problem
+from macaron.testing import Api, SystemUnderTest, ThisService, assert_problem
 
 
-def sender(system: SystemUnderTest) -> Api:
-    return system.api("mail", token=system.token("mail", sub="service:acceptance", scopes=["mail:send"]))
+def sender(system: SystemUnderTest, service: str) -> Api:
+    return system.api(service, token=system.token(service, sub="service:acceptance", scopes=["mail:send"]))
 
 
 def wait_status(mail: Api, mail_id: str, wanted: str, timeout: float = 20) -> dict[str, Any]:
@@ -24,8 +27,8 @@ def wait_status(mail: Api, mail_id: str, wanted: str, timeout: float = 20) -> di
     raise AssertionError(f"mail {mail_id} never reached {wanted}: {body}")
 
 
-def test_send_and_follow_a_mail(system: SystemUnderTest) -> None:
-    mail = sender(system)
+def test_send_and_follow_a_mail(system: SystemUnderTest, this_service: ThisService) -> None:
+    mail = sender(system, this_service.name)
     to = f"m-{uuid.uuid4().hex[:8]}@example.com"
     queued = mail.post("/v1/mails", json={"to": to, "template": "welcome", "data": {"name": "Grace"}})
     assert queued.status_code == 202 and queued.json()["status"] == "queued"
@@ -40,8 +43,8 @@ def test_send_and_follow_a_mail(system: SystemUnderTest) -> None:
         assert "Authorization" not in sent[0]["headers"]  # credentials are kept out of the fake's log
 
 
-def test_idempotency_key_sends_once(system: SystemUnderTest) -> None:
-    mail = sender(system)
+def test_idempotency_key_sends_once(system: SystemUnderTest, this_service: ThisService) -> None:
+    mail = sender(system, this_service.name)
     to = f"i-{uuid.uuid4().hex[:8]}@example.com"
     body = {"to": to, "template": "welcome", "data": {"name": "G"}, "idempotency_key": uuid.uuid4().hex}
     first, second = mail.post("/v1/mails", json=body), mail.post("/v1/mails", json=body)
@@ -56,24 +59,25 @@ def test_idempotency_key_sends_once(system: SystemUnderTest) -> None:
         assert len(sent) == 1
 
 
-def test_unknown_template_and_missing_data(system: SystemUnderTest) -> None:
-    mail = sender(system)
+def test_unknown_template_and_missing_data(system: SystemUnderTest, this_service: ThisService) -> None:
+    mail = sender(system, this_service.name)
     unknown = mail.post("/v1/mails", json={"to": "a@example.com", "template": "nope"})
     assert_problem(unknown, 400, "UNKNOWN_TEMPLATE", paths=["/body/template"])
     missing = mail.post("/v1/mails", json={"to": "a@example.com", "template": "welcome", "data": {}})
     assert_problem(missing, 400, "VALIDATION_ERROR", paths=["/body/data/name"])
 
 
-def test_service_auth_and_scope(system: SystemUnderTest) -> None:
-    anonymous = system.api("mail")
+def test_service_auth_and_scope(system: SystemUnderTest, this_service: ThisService) -> None:
+    service = this_service.name
+    anonymous = system.api(service)
     assert_problem(anonymous.post("/v1/mails", json={}), 401, "AUTHORIZATION_HEADER_MISSING")
-    no_scope = system.api("mail", token=system.token("mail", sub="service:x", scopes=[]))
+    no_scope = system.api(service, token=system.token(service, sub="service:x", scopes=[]))
     assert_problem(no_scope.post("/v1/mails", json={"to": "a@example.com", "template": "welcome"}), 403,
                    "INSUFFICIENT_SCOPE")
 
 
-def test_unknown_mail_is_404(system: SystemUnderTest) -> None:
-    mail = sender(system)
+def test_unknown_mail_is_404(system: SystemUnderTest, this_service: ThisService) -> None:
+    mail = sender(system, this_service.name)
     assert_problem(mail.get(f"/v1/mails/{uuid.uuid4().hex}"), 404, "MAIL_NOT_FOUND")
     assert_problem(mail.get("/v1/mails/../../etc"), 404, "ROUTE_NOT_FOUND")
     assert_problem(mail.get("/v1/mails/NOT-HEX"), 400, "VALIDATION_ERROR", paths=["/path/id"])

@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from macaron.testing import Api, SystemUnderTest, assert_problem
+from macaron.testing import Api, SystemUnderTest, ThisService, assert_problem
 
 PASSWORD = "correct horse 42"
 
@@ -31,8 +31,8 @@ def mails_to(sendgrid: Api | None, email: str, count: int, timeout: float = 20) 
     raise AssertionError(f"{count} mail(s) to {email} expected, SendGrid fake got {len(found)}")
 
 
-def test_journey(system: SystemUnderTest) -> None:
-    users = system.api("user")
+def test_journey(system: SystemUnderTest, this_service: ThisService) -> None:
+    users = system.api(this_service.name)
     sendgrid = system.fake("sendgrid")
     email = f"ada-{uuid.uuid4().hex[:8]}@example.com"
 
@@ -52,7 +52,7 @@ def test_journey(system: SystemUnderTest) -> None:
     assert_problem(users.post("/v1/login", json={"email": email, "password": "not it 12345"}), 401, "LOGIN_FAILED")
     login = users.post("/v1/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200 and login.json()["user"]["user_id"] == user_id
-    me = system.api("user", token=login.json()["token"])
+    me = system.api(this_service.name, token=login.json()["token"])
 
     assert me.get("/v1/users/me").json()["name"] == "Ada <Lovelace>"
     updated = me.patch("/v1/users/me", json={"name": "Ada King"})

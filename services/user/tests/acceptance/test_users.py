@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from macaron.testing import SystemUnderTest, assert_problem
+from macaron.testing import SystemUnderTest, ThisService, assert_problem
 
 PASSWORD = "correct horse 42"
 
@@ -13,8 +13,8 @@ def new_email() -> str:
     return f"u-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def test_signup_names_bad_fields(system: SystemUnderTest) -> None:
-    users = system.api("user")
+def test_signup_names_bad_fields(system: SystemUnderTest, this_service: ThisService) -> None:
+    users = system.api(this_service.name)
     response = users.post("/v1/users", json={"email": "not-an-email", "password": "short", "name": ""})
     assert_problem(response, 400, "VALIDATION_ERROR", paths=["/body/email", "/body/password", "/body/name"])
     weak = users.post("/v1/users", json={"email": new_email(), "password": "onlyletters", "name": "A"})
@@ -23,16 +23,16 @@ def test_signup_names_bad_fields(system: SystemUnderTest) -> None:
     assert_problem(extra, 400, "VALIDATION_ERROR", paths=["/body/admin"])
 
 
-def test_duplicate_email_is_409_email_taken(system: SystemUnderTest) -> None:
-    users = system.api("user")
+def test_duplicate_email_is_409_email_taken(system: SystemUnderTest, this_service: ThisService) -> None:
+    users = system.api(this_service.name)
     email = new_email()
     assert users.post("/v1/users", json={"email": email, "password": PASSWORD, "name": "A"}).status_code == 201
     again = users.post("/v1/users", json={"email": email.upper(), "password": PASSWORD, "name": "B"})
     assert_problem(again, 409, "EMAIL_TAKEN", paths=["/body/email"])
 
 
-def test_login_failure_gives_no_hint(system: SystemUnderTest) -> None:
-    users = system.api("user")
+def test_login_failure_gives_no_hint(system: SystemUnderTest, this_service: ThisService) -> None:
+    users = system.api(this_service.name)
     email = new_email()
     users.post("/v1/users", json={"email": email, "password": PASSWORD, "name": "A"})
     wrong = assert_problem(users.post("/v1/login", json={"email": email, "password": "wrong pass 1"}), 401,
@@ -42,24 +42,24 @@ def test_login_failure_gives_no_hint(system: SystemUnderTest) -> None:
     assert wrong["detail"] == unknown["detail"]
 
 
-def test_profile_needs_a_valid_token(system: SystemUnderTest) -> None:
-    users = system.api("user")
+def test_profile_needs_a_valid_token(system: SystemUnderTest, this_service: ThisService) -> None:
+    users = system.api(this_service.name)
     assert_problem(users.get("/v1/users/me"), 401, "AUTHORIZATION_HEADER_MISSING")
-    assert_problem(system.api("user", token="not.a.token").get("/v1/users/me"), 401, "TOKEN_INVALID")
-    other_audience = system.token("mail", sub="someone", scopes=["mail:send"])
-    assert_problem(system.api("user", token=other_audience).get("/v1/users/me"), 401, "TOKEN_INVALID")
+    assert_problem(system.api(this_service.name, token="not.a.token").get("/v1/users/me"), 401, "TOKEN_INVALID")
+    other_audience = system.token("mail", sub="someone", scopes=["mail:send"])  # the sibling: another audience
+    assert_problem(system.api(this_service.name, token=other_audience).get("/v1/users/me"), 401, "TOKEN_INVALID")
 
 
-def test_profile_update_is_validated(system: SystemUnderTest) -> None:
-    users = system.api("user")
+def test_profile_update_is_validated(system: SystemUnderTest, this_service: ThisService) -> None:
+    users = system.api(this_service.name)
     session = users.post("/v1/users", json={"email": new_email(), "password": PASSWORD, "name": "A"}).json()
-    me = system.api("user", token=session["token"])
+    me = system.api(this_service.name, token=session["token"])
     assert_problem(me.patch("/v1/users/me", json={}), 400, "VALIDATION_ERROR", paths=["/body"])
     assert_problem(me.patch("/v1/users/me", json={"email": "x@y.io"}), 400, "VALIDATION_ERROR", paths=["/body/email"])
 
 
-def test_password_reset_never_reveals_accounts(system: SystemUnderTest) -> None:
-    users = system.api("user")
+def test_password_reset_never_reveals_accounts(system: SystemUnderTest, this_service: ThisService) -> None:
+    users = system.api(this_service.name)
     unknown = users.post("/v1/password-reset", json={"email": new_email()})
     assert unknown.status_code == 202 and unknown.content == b""
     assert_problem(users.post("/v1/password-reset", json={"email": "nope"}), 400, "VALIDATION_ERROR",
