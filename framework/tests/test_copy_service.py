@@ -1,6 +1,6 @@
 """A new service by copying a directory, and by ``macaron new``, in a temporary copy of the
-repository (its ``services/``, ``shared_apis/``, ``infra/`` and pytest config; the real repo is
-never touched):
+repository (``services/mail``, ``shared_apis/``, ``infra/`` and the pytest config; the real repo
+is never touched):
 
 - ``cp -r services/mail services/billing`` with no edit: its own tests pass (they test the copy),
   it runs side by side with mail under its own name (``/version``, logs, metrics label, queue,
@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("repo")
     debris = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.sqlite3*", ".data", ".dev")
-    for part in ("services", "shared_apis", "infra"):
+    for part in ("services/mail", "shared_apis", "infra"):  # mail and what it needs, whatever else is there
         shutil.copytree(ROOT / part, root / part, ignore=debris)
     shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
     # What a user types: cp -r services/mail services/billing (new files, nothing edited).

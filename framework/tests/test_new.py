@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,10 @@ class FakeSession:
         raise SystemExit(message)
 
 
-def test_the_nox_session_passes_its_arguments_to_macaron_new() -> None:
+def test_the_nox_session_passes_its_arguments_to_macaron_new(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The noxfile itself, loaded with a stand-in for ``nox`` (not installed in the test session)."""
+    stand_in = types.SimpleNamespace(session=lambda fn: fn, options=types.SimpleNamespace(), Session=FakeSession)
+    monkeypatch.setitem(sys.modules, "nox", stand_in)
     spec = importlib.util.spec_from_file_location("noxfile_under_test", ROOT / "noxfile.py")
     assert spec is not None and spec.loader is not None
     noxfile = importlib.util.module_from_spec(spec)
