@@ -43,8 +43,11 @@ POST = json.loads(server.POST_BODY)
 
 
 def caller_service(directory: Path, url: str) -> Any:
-    """A minimal calling service whose ``clients.bench`` points at ``url``."""
+    """A minimal calling service, in ``directory/caller``, whose ``clients.bench`` points at ``url``."""
     from macaron import Service
+
+    directory = directory / "caller"  # a service is named by its directory
+    directory.mkdir()
 
     (directory / "api.yaml").write_text('swagger: "2.0"\ninfo: {title: caller, version: "1"}\npaths: {}\n')
     (directory / "handlers.py").write_text("")

@@ -1,4 +1,10 @@
-"""Server throughput: each contender under gunicorn, loaded by wrk, rounds alternated."""
+"""Server throughput: each contender under gunicorn, loaded by wrk, rounds alternated.
+
+All contenders are started once and stay up (idle ones cost nothing); each round loads
+every contender in turn, in alternating order, so the drift of a shared machine hits all
+of them alike. Besides requests/s, the worker's CPU time per request is recorded: it is
+less sensitive to what else runs on the machine.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 POST_BODY = json.dumps(
@@ -23,6 +30,12 @@ POST_BODY = json.dumps(
         "owner": {"email": "a@example.com"},
         "parts": [{"sku": f"XYZ-{i:03d}", "qty": i, "price": 2.5} for i in range(5)],
     }
+)
+GET_PATH = "/things/7?detail=full"
+WRK_MISSING = (
+    "wrk (the HTTP load generator) is not installed; install the Debian package:\n"
+    "    sudo apt-get install wrk\n"
+    "then run the benchmark again."
 )
 
 
@@ -34,7 +47,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(contender: str, threads: int = 4) -> tuple[subprocess.Popen[bytes], str]:
+def require_wrk() -> None:
+    """Stop with the install instructions when wrk is missing."""
+    if not shutil.which("wrk"):
+        raise SystemExit(WRK_MISSING)
+
+
+def start(
+    contender: str, threads: int = 4, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``contender`` under gunicorn (1 worker, ``threads`` threads) on a free port; returns (process, base URL).
+
+    The server's stderr goes to a temporary file: macaron writes one JSON line per request
+    (its default INFO logging, as in production), which would fill an unread pipe and stall it.
+    """
     port = _free_port()
     worker = "uvicorn.workers.UvicornWorker" if contender == "connexion" else "gthread"
     argv = [
@@ -55,33 +81,60 @@ def start(contender: str, threads: int = 4) -> tuple[subprocess.Popen[bytes], st
         "warning",
         f"contenders:build('{contender}')",
     ]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, env={**os.environ, **(env or {})}
+    )
+    proc.log = log  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{base}/things/1?detail=full", timeout=1) as r:
+            with urllib.request.urlopen(f"{base}{GET_PATH}", timeout=1) as r:
                 if r.status == 200:
                     return proc, base
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"{contender} died: {proc.stderr.read().decode()[-2000:]}") from None
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-2000:]
+                log.close()
+                raise RuntimeError(f"{contender} died while starting:\n{tail}") from None
             time.sleep(0.05)
-    raise RuntimeError(f"{contender} did not start")
+    stop(proc)
+    raise RuntimeError(f"{contender} did not start within 60 s")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
+    """Stop a server started by :func:`start` (its whole process group)."""
     try:
+        os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=15)
+    except ProcessLookupError:
+        pass
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    log = getattr(proc, "log", None)
+    if log is not None:
+        log.close()
 
 
-def wrk(url: str, seconds: float, connections: int, script: str | None = None) -> float:
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed: apt-get install wrk (Debian package)")
+def worker_pid(proc: subprocess.Popen[bytes]) -> int:
+    """The pid of the one gunicorn worker (the child of the master)."""
+    out = subprocess.run(["ps", "--ppid", str(proc.pid), "-o", "pid="], capture_output=True, text=True).stdout
+    pids = [int(p) for p in out.split()]
+    return pids[0] if pids else proc.pid
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> tuple[float, int]:
+    """Run wrk against ``url``; returns (requests/s, requests). Any non-2xx answer is an error."""
+    require_wrk()
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     if script:
         argv += ["-s", script]
@@ -89,36 +142,82 @@ def wrk(url: str, seconds: float, connections: int, script: str | None = None) -
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error responses under load:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, count
 
 
 def measure(
-    contenders: list[str], rounds: int, seconds: float, connections: int = 8
-) -> dict[str, dict[str, list[float]]]:
-    """Requests/s per contender and endpoint, one list entry per round (contenders alternated)."""
+    contenders: list[str],
+    rounds: int,
+    seconds: int,
+    connections: int = 8,
+    envs: dict[str, dict[str, str]] | None = None,
+) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """Per contender and endpoint: requests/s and worker CPU µs per request, one entry per round.
+
+    ``envs`` adds environment variables per contender name (for experiments); a name
+    ``label=contender`` runs ``contender`` under that label.
+    """
+    require_wrk()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(
             f'wrk.method = "POST"\nwrk.body = {json.dumps(POST_BODY)}\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
-    results: dict[str, dict[str, list[float]]] = {c: {"get": [], "post": []} for c in contenders}
+    results = {c: {"get": {"rps": [], "cpu_us": []}, "post": {"rps": [], "cpu_us": []}} for c in contenders}
+    running: dict[str, tuple[subprocess.Popen[bytes], str, int]] = {}
     try:
+        for name in contenders:
+            proc, base = start(name.split("=")[-1], env=(envs or {}).get(name))
+            running[name] = (proc, base, worker_pid(proc))
+        urls = {name: {"get": f"{base}{GET_PATH}", "post": f"{base}/things"} for name, (_, base, _) in running.items()}
+        for name in contenders:  # warm-up: imports, first-request work, connection pools
+            wrk(urls[name]["get"], 1, connections)
+            wrk(urls[name]["post"], 1, connections, lua.name)
         for r in range(rounds):
-            order = contenders if r % 2 == 0 else list(reversed(contenders))
-            for contender in order:
-                proc, base = start(contender)
-                try:
-                    wrk(f"{base}/things/7?detail=full", 1, connections)  # warm-up
-                    results[contender]["get"].append(wrk(f"{base}/things/7?detail=full", seconds, connections))
-                    results[contender]["post"].append(wrk(f"{base}/things", seconds, connections, lua.name))
-                finally:
-                    stop(proc)
+            for kind in ("get", "post"):
+                order = contenders if (r + (kind == "post")) % 2 == 0 else list(reversed(contenders))
+                for name in order:
+                    pid = running[name][2]
+                    before = cpu_seconds(pid)
+                    rps, count = wrk(urls[name][kind], seconds, connections, lua.name if kind == "post" else None)
+                    results[name][kind]["rps"].append(rps)
+                    results[name][kind]["cpu_us"].append(round((cpu_seconds(pid) - before) / count * 1e6, 1))
     finally:
+        for proc, _, _ in running.values():
+            stop(proc)
         os.unlink(lua.name)
     return results
 
 
-def ratio(results: dict[str, dict[str, list[float]]], top: str, bottom: str) -> dict[str, float]:
-    out = {kind: median(results[top][kind]) / median(results[bottom][kind]) for kind in ("get", "post")}
+def ratio(results: dict[str, dict[str, dict[str, list[float]]]], top: str, bottom: str) -> dict[str, Any]:
+    """Median requests/s of ``top`` ÷ that of ``bottom``, per endpoint; ``value`` is the worse endpoint.
+
+    ``cpu_get``/``cpu_post`` give the same ratio from the worker's CPU time per request.
+    """
+    out: dict[str, Any] = {}
+    for kind in ("get", "post"):
+        out[kind] = median(results[top][kind]["rps"]) / median(results[bottom][kind]["rps"])
+        out[f"cpu_{kind}"] = median(results[bottom][kind]["cpu_us"]) / median(results[top][kind]["cpu_us"])
     out["value"] = min(out["get"], out["post"])
     return out
+
+
+if __name__ == "__main__":  # experiments: python server.py ROUNDS SECONDS name|label=name ...
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("rounds", type=int)
+    parser.add_argument("seconds", type=int)
+    parser.add_argument("contenders", nargs="+")
+    parser.add_argument("--env", action="append", default=[], help="label:KEY=VALUE")
+    args = parser.parse_args()
+    envs: dict[str, dict[str, str]] = {}
+    for item in args.env:
+        label, _, assignment = item.partition(":")
+        key, _, value = assignment.partition("=")
+        envs.setdefault(label, {})[key] = value
+    raw = measure(args.contenders, args.rounds, args.seconds, envs=envs)
+    for name, kinds in raw.items():
+        print(name, {k: {m: median(v) for m, v in d.items()} for k, d in kinds.items()})

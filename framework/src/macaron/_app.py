@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from . import _errors as errors
 from ._builtins import register_builtins, served_spec
 from ._errors import PROBLEM_JSON, ApiError, problem_body
-from ._observability import REQUEST_ID_HEADER, Metrics, request_id_from
+from ._observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, request_id_from
 from ._routing import endpoint_name, flask_rule
 from ._security import decorate_handler, security_guard
 from ._service import BoundOperation, Service
@@ -117,8 +117,9 @@ def create_app(
 
     @app.before_request
     def start() -> None:
-        g.macaron_start = time.perf_counter()
-        g.macaron_request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        ctx = g._get_current_object()  # one proxy lookup, not one per attribute
+        ctx.macaron_start = time.perf_counter()
+        ctx.macaron_request_id = request_id_from(request.environ.get(REQUEST_ID_ENVIRON))
 
     @app.errorhandler(Exception)
     def on_error(exc: Exception) -> Response:

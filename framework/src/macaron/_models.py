@@ -92,6 +92,9 @@ def _dump(value: Any) -> Any:
     return value
 
 
+_MAPPING = (dict, Mapping)  # isinstance tries dict first: JSON objects skip the ABC check
+
+
 def _ref_name(schema: Any) -> str | None:
     if isinstance(schema, dict):
         ref = schema.get("$ref")
@@ -190,11 +193,11 @@ class ModelRegistry:
             sub = self._classes.get(ref)
             if value is None or sub is None:
                 continue
-            if kind == "one" and isinstance(value, Mapping):
+            if kind == "one" and isinstance(value, _MAPPING):
                 values[prop] = self.build(sub, value)
             elif kind == "list" and isinstance(value, list):
-                values[prop] = [self.build(sub, v) if isinstance(v, Mapping) else v for v in value]
-            elif kind == "map" and isinstance(value, Mapping):
-                values[prop] = {k: self.build(sub, v) if isinstance(v, Mapping) else v for k, v in value.items()}
+                values[prop] = [self.build(sub, v) if isinstance(v, _MAPPING) else v for v in value]
+            elif kind == "map" and isinstance(value, _MAPPING):
+                values[prop] = {k: self.build(sub, v) if isinstance(v, _MAPPING) else v for k, v in value.items()}
         object.__setattr__(obj, "_data", values)
         return obj

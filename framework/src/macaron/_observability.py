@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,14 +20,18 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}\Z")
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_LINE_KEYS = frozenset({"time", "level", "service", "logger", "message"})  # the keys every line starts with
 REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"  # the WSGI environ key of that header
 
 
 def request_id_from(header: str | None) -> str:
     """The caller's ``X-Request-ID`` when it is a sane token, else a new one."""
     if header and _SANE_REQUEST_ID.match(header):
         return header
-    return uuid.uuid4().hex
+    # 32 hex digits like uuid4().hex, without its getrandom() system call per request
+    # (``random`` reseeds itself in a forked child, so workers never share a sequence).
+    return f"{random.getrandbits(128):032x}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,6 +42,8 @@ class JsonFormatter(logging.Formatter):
         self.service = service
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
         self._second = (-1, "")
+        self._encode = json.JSONEncoder(default=str, ensure_ascii=False).encode  # json.dumps(..) without a new encoder
+        self._heads: dict[str, str] = {}  # per logger: the constant middle of a request line
 
     def _time(self, created: float, msecs: float) -> str:
         second = int(created)
@@ -62,7 +68,25 @@ class JsonFormatter(logging.Formatter):
                     entry[key] = value
         if record.exc_info:
             entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        line = json.dumps(entry, default=str, ensure_ascii=False)
+        return self.redact(self._encode(entry))
+
+    def request_line(self, logger: str, message: str, fields: dict[str, Any]) -> str:
+        """The line :meth:`format` gives for a request line, built without a LogRecord.
+
+        The same text ``json.dumps`` gives for the whole entry, assembled from a constant head
+        and the encoded ``fields``: only the parts that change are encoded per request.
+        """
+        created = time.time()
+        stamp = self._time(created, (created - int(created)) * 1000)
+        if not fields or not _LINE_KEYS.isdisjoint(fields):
+            entry = {"time": stamp, "level": "INFO", "service": self.service, "logger": logger, "message": message}
+            entry.update(fields)
+            return self.redact(self._encode(entry))
+        head = self._heads.get(logger)
+        if head is None:
+            head = f'", "level": "INFO", "service": {self._encode(self.service)}, "logger": {self._encode(logger)}'
+            self._heads[logger] = head
+        line = f'{{"time": "{stamp}{head}, "message": {self._encode(message)}, {self._encode(fields)[1:]}'
         return self.redact(line)
 
     def redact(self, text: str) -> str:
@@ -72,12 +96,37 @@ class JsonFormatter(logging.Formatter):
         return text
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _JsonLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The service's own handler; it also writes request lines without a LogRecord."""
+
+    def write_request_line(self, logger: str, message: str, fields: dict[str, Any]) -> None:
+        """Write what ``emit`` writes for the request line's record, minus the record and dispatch."""
+        formatter = self.formatter
+        assert isinstance(formatter, JsonFormatter)
+        line = formatter.request_line(logger, message, fields) + self.terminator
+        with self.lock:  # type: ignore[union-attr]
+            try:
+                self._stream().write(line)
+                self.flush()
+            except RecursionError:
+                raise
+            except Exception:
+                self.handleError(logging.makeLogRecord({"name": logger, "msg": message, "levelno": logging.INFO}))
+
+    def _stream(self) -> Any:
+        return self.stream
+
+
+class _StderrHandler(_JsonLineHandler):
     """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stderr
         super().emit(record)
+
+    def _stream(self) -> Any:
+        self.stream = sys.stderr
+        return self.stream
 
 
 class ServiceLogger(logging.Logger):
@@ -87,9 +136,25 @@ class ServiceLogger(logging.Logger):
         return "(unknown file)", 0, "(unknown function)", None
 
     def request_line(self, message: str, fields: dict[str, Any]) -> None:
-        """Log the one line of a finished request (level INFO)."""
-        if self.isEnabledFor(logging.INFO):
-            self._log(logging.INFO, message, (), extra={"fields": fields, "_macaron_fields": True})
+        """Log the one line of a finished request (level INFO).
+
+        With only the service's own handler attached (and no filters), the line goes straight
+        to it: the same JSON, without a LogRecord and the dispatch through ``logging``.
+        """
+        if not self.isEnabledFor(logging.INFO):
+            return
+        handlers = self.handlers
+        if len(handlers) == 1 and not self.filters:
+            handler = handlers[0]
+            if (
+                isinstance(handler, _JsonLineHandler)
+                and isinstance(handler.formatter, JsonFormatter)
+                and not handler.filters
+                and handler.level <= logging.INFO
+            ):
+                handler.write_request_line(self.name, message, fields)
+                return
+        self._log(logging.INFO, message, (), extra={"fields": fields, "_macaron_fields": True})
 
 
 def service_logger(name: str, secrets: Iterable[str], level: str = "INFO", stream: Any = None) -> ServiceLogger:
@@ -99,7 +164,7 @@ def service_logger(name: str, secrets: Iterable[str], level: str = "INFO", strea
     the same name in one process (tests do that) keep their own handlers and secrets.
     """
     logger = ServiceLogger(f"macaron.service.{name}", level.upper())
-    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    handler = _JsonLineHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(JsonFormatter(name, secrets))
     handler._macaron = True  # type: ignore[attr-defined]
     logger.addHandler(handler)

@@ -129,6 +129,9 @@ class RequestValidator:
         self.body: Body | None = None
         self.form = any(p.get("in") == "formData" for p in op.parameters)
         self.consumes = [c.split(";")[0].strip().lower() for c in op.consumes]
+        self.json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or [
+            "application/json"
+        ]
         for p in op.parameters:
             if p.get("in") == "body":
                 schema = p.get("schema") or {}
@@ -208,10 +211,7 @@ class RequestValidator:
             if body.required:
                 errors.append(FieldError("/body", "is required"))
             return
-        json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or [
-            "application/json"
-        ]
-        self._check_content_type(request, json_types, required=True)
+        self._check_content_type(request, self.json_types, required=True)
         try:
             value = json.loads(raw)
         except UnicodeDecodeError:
@@ -248,6 +248,8 @@ class ResponseValidator:
             self.declared[status] = _Declared(compiler.validator(schema) if schema else None)
         success = sorted(int(s) for s in op.responses if s.isdigit() and 200 <= int(s) < 300)
         self.default_status = success[0] if success else 200
+        # json.dumps(..., separators=..., ...) builds an encoder per call; this one is built once
+        self._dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode
 
     def render(self, result: Any) -> tuple[bytes, int, dict[str, str]]:
         body, status, headers = _unpack(result, self.default_status)
@@ -265,11 +267,7 @@ class ResponseValidator:
             _, errors = declared.validator(body, ["response"])
             if errors:
                 self._fail(f"the {status} response body breaks the spec", errors)
-        return (
-            json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode(),
-            status,
-            headers,
-        )
+        return self._dumps(body).encode(), status, headers
 
     def _fail(self, why: str, errors: list[FieldError]) -> None:
         fields = "; ".join(f"{e.path}: {e.message}" for e in errors)
