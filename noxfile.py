@@ -48,6 +48,21 @@ def test(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """Fuzz every service from its spec (schemathesis), in process and live, >= 1,000 cases each
+    (docs/reliability.md): ``nox -s fuzz [-- --seed N --max-time S --service NAME]``."""
+    install(session)
+    session.run("macaron", "fuzz", "--root", str(ROOT), *session.posargs, env={"MACARON_ROOT": str(ROOT)})
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """Fault and load scenarios at full scale (docs/reliability.md): ``nox -s chaos [-- --only NAME]``."""
+    install(session)
+    session.run("python", "-m", "chaos", "--root", str(ROOT), *session.posargs, env={"MACARON_ROOT": str(ROOT)})
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff over the whole repository."""
     session.install("ruff~=0.17.6")

@@ -55,3 +55,11 @@ def test_no_validator_compiled_per_request(api: Api, shop_service: Service) -> N
         api.post("/items", json={"name": "a", "price": 1, "owner": {"email": "x@y.io"}})
         api.get("/items", params={"limit": 3, "tags": "a,b"})
     assert shop_service.compiler.compilations == before
+
+
+def test_empty_responses_carry_no_content_type(api: Api) -> None:
+    """Regression (fuzzing, content_type_conformance): a response without a body (204, or 202 with
+    nothing to say) went out as ``Content-Type: text/html``, a type no operation produces."""
+    response = api.delete("/items/1")
+    assert response.status_code == 204 and response.content == b""
+    assert "Content-Type" not in response.headers

@@ -38,3 +38,16 @@ def test_metrics_content_type(api: Api) -> None:
     response = api.get("/metrics")
     assert response.headers["Content-Type"].startswith("text/plain")
     assert "# TYPE macaron_requests_total counter" in response.text
+
+
+def test_api_json_declares_problem_json_on_every_operation(api: Api) -> None:
+    """Regression (fuzzing, content_type_conformance): every error is application/problem+json,
+    yet the served spec's ``produces`` listed only application/json."""
+    spec = api.get("/api.json").json()
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method != "parameters":
+                assert "application/problem+json" in op.get("produces", []), f"{method} {path}"
+    assert spec["paths"]["/items"]["post"]["produces"][0] == "application/json"  # the success type stays first
+    assert spec["paths"]["/metrics"]["get"]["produces"][0] == "text/plain"
+    assert api.post("/items", json={}).headers["Content-Type"].startswith("application/problem+json")

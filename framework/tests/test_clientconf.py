@@ -43,6 +43,17 @@ def test_external_api_from_shared_apis_with_secret_and_env_override(tmp_path: Pa
     assert settings.timeouts.read == 4 and settings.policy.retries == 4 and settings.policy.total == 12
 
 
+def test_sibling_port_comes_from_the_environment_the_caller_was_loaded_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (in-process fuzzing): a sibling's ``MACARON_<NAME>_PORT`` was read from ``os.environ``
+    only, so a service loaded with ``Service.load(environ=...)`` called the sibling's file port."""
+    monkeypatch.setenv("MACARON_MAIL_PORT", "9001")
+    service = make(tmp_path, "  mail: {}\n")
+    service = Service.load(service.directory, environ={**service.config.environ, "MACARON_MAIL_PORT": "9002"})
+    assert resolve(service, "mail").url == "http://127.0.0.1:9002"
+
+
 @pytest.mark.parametrize(("clients", "message"), [
     ("  other: {}\n", r"calls 'mail' but its service.yaml declares no"),
     ("  mail: {colour: blue}\n", r"unknown key\(s\) \['colour'\]"),

@@ -46,3 +46,16 @@ def test_a_broken_tasks_module_stops_the_service_with_a_clear_error(tmp_path: Pa
     (copy / "handlers.py").write_text("def __getattr__(name):\n    return lambda **kw: {}\n")
     with pytest.raises(ConfigError, match="importing the tasks module failed: ValueError: oops"):
         create_app(load(copy, tmp_path))
+
+
+def test_redis_url_comes_from_the_environment_the_service_was_loaded_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (in-process fuzzing): ``REDIS_URL`` was read from ``os.environ`` only, so a service
+    loaded with ``Service.load(environ=...)`` (several services in one process) ignored its own."""
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    service = Service.load(FIXTURES / "jobs", environ={"MACARON_JOBS_OUT_DIR": str(tmp_path),
+                                                       "REDIS_URL": "redis://127.0.0.1:2/0"})
+    assert attach(service).url() == "redis://127.0.0.1:2/0"
+    monkeypatch.delenv("REDIS_URL")
+    assert attach(load(FIXTURES / "jobs", tmp_path)).url() is None

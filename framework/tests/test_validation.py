@@ -72,6 +72,15 @@ def test_form_data_and_file(api: Api) -> None:
     assert_problem(api.post("/forms", data={"count": "1"}), 400, "VALIDATION_ERROR", paths=["/formData/title"])
 
 
+def test_form_rejects_undeclared_fields(api: Api) -> None:
+    """Regression (fuzzing, negative_data_rejection): a form field the spec does not declare was
+    silently ignored, as unknown JSON body fields are not (``additionalProperties: false``)."""
+    bad = api.post("/forms", data={"title": "t", "count": "1", "admin": "yes"})
+    assert_problem(bad, 400, "VALIDATION_ERROR", paths=["/formData/admin"])
+    extra_file = api.post("/forms", data={"title": "t", "count": "1"}, files={"other": ("a.txt", io.BytesIO(b"1"))})
+    assert_problem(extra_file, 400, "VALIDATION_ERROR", paths=["/formData/other"])
+
+
 def test_form_endpoint_rejects_json_content_type(api: Api) -> None:
     assert_problem(api.post("/forms", json={"title": "x", "count": 1}), 415, "UNSUPPORTED_MEDIA_TYPE")
 

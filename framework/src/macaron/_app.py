@@ -77,7 +77,10 @@ def _view(
             guard(request)
         kwargs = parse(request, {variables[k]: v for k, v in args.items()})
         body, status, headers = respond.render(handler(**kwargs))
-        return Response(body, status=status, headers=headers, mimetype=produces if body else None)
+        response = Response(body, status=status, headers=headers, mimetype=produces if body else None)
+        if not body and "Content-Type" not in headers:  # no content, no type (Flask's default is text/html)
+            del response.headers["Content-Type"]
+        return response
 
     view.__name__ = endpoint_name(op_id)
     return view

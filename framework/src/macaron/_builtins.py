@@ -19,6 +19,7 @@ from flask import Flask, Response, request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ._authroutes import annotate_spec, auth_routes
+from ._errors import PROBLEM_JSON
 
 if TYPE_CHECKING:
     from ._service import Service
@@ -107,10 +108,24 @@ def served_spec(service: Service, extra_paths: dict[str, Any] | None = None) -> 
         if not base:
             paths.setdefault(route, item)
     annotate_spec(service, doc)  # 401/403 on secured operations, /auth/version, /.well-known/jwks.json
+    _declare_problem_media_type(doc)
     tags = doc.setdefault("tags", [])
     if not any(t.get("name") == "built-in" for t in tags):
         tags.append({"name": "built-in", "description": "Endpoints every macaron service serves."})
     return doc
+
+
+def _declare_problem_media_type(doc: dict[str, Any]) -> None:
+    """Every operation can answer an error, and errors are ``application/problem+json``: list that
+    media type in each operation's ``produces``, after the success type (found by fuzzing)."""
+    default = list(doc.get("produces") or ["application/json"])
+    for item in (doc.get("paths") or {}).values():
+        for method, op in item.items():
+            if method == "parameters" or not isinstance(op, dict) or "responses" not in op:
+                continue
+            produces = list(op.get("produces") or default)
+            if PROBLEM_JSON not in produces:
+                op["produces"] = [*produces, PROBLEM_JSON]
 
 
 _DOCS_PAGE = """<!DOCTYPE html>

@@ -165,6 +165,24 @@ def _deploy(a: argparse.Namespace) -> int:
     return run(a)
 
 
+def _fuzz_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", default=".", help="the monorepo root (holding services/)")
+    p.add_argument("--service", action="append", default=[], help="fuzz only this service; repeat for several")
+    p.add_argument("--examples", type=int, default=100, help="examples per operation and phase (default 100)")
+    p.add_argument("--seed", type=int, default=None, help="default: a random seed (printed)")
+    p.add_argument("--min-cases", type=int, default=1000, help="fail a run generating fewer cases (default 1000)")
+    p.add_argument("--max-time", type=int, default=60,
+                   help="seconds per service and target; cycles of fresh cases fill it (default 60)")
+    p.add_argument("--no-live", action="store_true", help="only in process, no local system over HTTP")
+
+
+def _fuzz(a: argparse.Namespace) -> int:
+    from ._fuzzrun import run_fuzz
+
+    return run_fuzz(Path(a.root).resolve(), services=a.service or None, seed=a.seed, max_examples=a.examples,
+                    live=not a.no_live, min_cases=a.min_cases, max_time=a.max_time)
+
+
 COMMANDS: list[Command] = [
     ("serve", "serve a service (gunicorn, or --reload for a dev server)", _serve_args, _serve),
     ("dev", "run every service under services/ at once", _dev_args, _dev),
@@ -174,6 +192,7 @@ COMMANDS: list[Command] = [
     ("fake", "serve a fake of any spec (validation, recording, faults, stateful handlers)", _fake_args, _fake),
     ("stubs", "generate the typed client/model stubs of every spec (--check: verify)", _stubs_args, _stubs),
     ("deploy", "test-gated blue/green deploy of a service to Elastic Beanstalk", _deploy_args, _deploy),
+    ("fuzz", "fuzz every service from its spec (schemathesis), in process and live", _fuzz_args, _fuzz),
     ("new", "start a service: an example endpoint, handler and tests (--from: a proper copy)", _new_args, _new),
 ]
 

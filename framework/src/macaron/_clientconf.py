@@ -72,13 +72,18 @@ def _sibling(services_dir: Path, name: str) -> tuple[Path, dict[str, Any]] | Non
     return config_path.parent, data if isinstance(data, dict) else {}
 
 
-def _sibling_port(name: str, data: Mapping[str, Any]) -> Any:
-    """A sibling's port: its ``MACARON_<NAME>_PORT`` override (as the sibling itself reads it), else its file's."""
+def _sibling_port(name: str, data: Mapping[str, Any], environ: Mapping[str, str]) -> Any:
+    """A sibling's port: its ``MACARON_<NAME>_PORT`` override (as the sibling itself reads it) in the
+    caller's environment (then the process's), else its file's."""
     import os
 
     from ._config import env_key
 
-    return os.environ.get(f"MACARON_{env_key(name)}_PORT") or os.environ.get("MACARON_PORT") or data.get("port", 8000)
+    for source in (environ, os.environ):
+        port = source.get(f"MACARON_{env_key(name)}_PORT") or source.get("MACARON_PORT")
+        if port:
+            return port
+    return data.get("port", 8000)
 
 
 def _shared_api(start: Path, name: str) -> Path | None:
@@ -126,7 +131,7 @@ def resolve(service: Service, name: str) -> ClientSettings:
         folder, data = sibling
         spec_path = folder / str(data.get("spec") or "api.yaml")
         kind = str(entry.get("kind") or "service")
-        url = url or f"http://127.0.0.1:{_sibling_port(name, data)}"
+        url = url or f"http://127.0.0.1:{_sibling_port(name, data, service.config.environ)}"
         auth = data.get("auth")
         own_audience = auth.get("audience") if isinstance(auth, Mapping) else None
         audience = audience or own_audience or data.get("name") or name

@@ -95,7 +95,11 @@ class TaskRuntime:
         return [self.queue_name(s) for s in shorts]
 
     def url(self) -> str | None:
-        return self.redis_url or self.service.config.get("redis_url") or os.environ.get("REDIS_URL") or None
+        """``redis_url`` given to ``attach``, else the config's, else ``REDIS_URL`` of the environment the
+        service was loaded with (then the process's)."""
+        environ = self.service.config.environ
+        return (self.redis_url or self.service.config.get("redis_url") or environ.get("REDIS_URL")
+                or os.environ.get("REDIS_URL") or None)
 
     def connection(self) -> Any:
         """The web tier's Redis client (short timeouts), created on first use."""

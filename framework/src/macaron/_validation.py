@@ -128,6 +128,7 @@ class RequestValidator:
         self.params: list[Param] = []
         self.body: Body | None = None
         self.form = any(p.get("in") == "formData" for p in op.parameters)
+        self.form_fields = frozenset(p["name"] for p in op.parameters if p.get("in") == "formData")
         self.consumes = [c.split(";")[0].strip().lower() for c in op.consumes]
         self.json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or [
             "application/json"
@@ -167,6 +168,10 @@ class RequestValidator:
         errors: list[FieldError] = []
         if self.form:
             self._check_content_type(request, _FORM_TYPES, required=False)
+            errors.extend(  # an undeclared field is an error, as in a JSON body (additionalProperties: false)
+                FieldError(f"/formData/{name}", "is not a field of this form")
+                for name in sorted({*request.form, *request.files} - self.form_fields)
+            )
         for param in self.params:
             raw = param.raw(request, path_args)
             if raw is _MISSING:

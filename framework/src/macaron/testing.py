@@ -18,8 +18,8 @@ from typing import Any
 import requests
 from werkzeug.serving import make_server
 
-__all__ = ["Api", "LogCapture", "SystemUnderTest", "ThisService", "assert_problem", "capture_logs", "redis_for_tests",
-           "serve_app", "worker_process"]
+__all__ = ["Api", "LogCapture", "SystemUnderTest", "ThisService", "assert_problem", "capture_logs", "fuzz_in_process",
+           "fuzz_target", "redis_for_tests", "serve_app", "worker_process"]
 
 
 @contextmanager
@@ -130,6 +130,22 @@ def worker_process(directory: Any, *args: str, env: dict[str, str] | None = None
     from ._worker import WorkerProcess
 
     return WorkerProcess(directory, *args, env=env, log_path=log_path)
+
+
+def fuzz_in_process(directory: Any, *, seed: int = 0, max_examples: int = 20, max_time: int | None = None) -> Any:
+    """Fuzz the service in ``directory`` through its WSGI app (schemathesis; its repository running in
+    this process) and return a ``FuzzReport``: assert ``report.ok, report.summary()``."""
+    from ._fuzzrun import fuzz_in_process as run
+
+    return run(directory, seed=seed, max_examples=max_examples, max_time=max_time)
+
+
+def fuzz_target(system: SystemUnderTest, service: str, *, seed: int = 0, max_examples: int = 20,
+                max_time: int | None = None) -> Any:
+    """Fuzz ``service`` of the system under test over HTTP (local, staging or live); a ``FuzzReport``."""
+    from ._fuzzrun import fuzz_target as run
+
+    return run(system, service, seed=seed, max_examples=max_examples, max_time=max_time)
 
 
 class SystemUnderTest:
