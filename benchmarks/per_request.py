@@ -1,10 +1,10 @@
 """Per-request cost without sockets: each contender's WSGI app called in this process.
 
-``python benchmarks/profile.py`` prints µs per request of macaron and bare Flask (the same
+``python benchmarks/per_request.py`` prints µs per request of macaron and bare Flask (the same
 endpoints as the server benchmark), called from 1 thread and from 4 threads (the GIL
 contention of gunicorn's gthread worker), as the minimum over many alternated batches:
 a figure that a busy machine disturbs far less than wrk's requests/s.
-``python benchmarks/profile.py --profile get|post`` prints a pyinstrument profile of macaron.
+``python benchmarks/per_request.py --profile get|post`` prints a pyinstrument profile of macaron.
 
 macaron keeps its default INFO logging: its one JSON line per request goes to /dev/null.
 """
