@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "quick": quick, "raw": {}}
     if {"server_vs_flask", "server_vs_connexion"} & wanted:
         contenders = ["macaron", "flask"] + (["connexion"] if "server_vs_connexion" in wanted else [])
-        raw = server.measure(contenders, rounds=4 if quick else 10, seconds=2 if quick else 3)
+        raw = server.measure(contenders, rounds=3 if quick else 10, seconds=2 if quick else 3)
         results["raw"]["server"] = raw
         results["server_vs_flask"] = server.ratio(raw, "macaron", "flask")
         if "connexion" in contenders:
