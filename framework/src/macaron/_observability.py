@@ -106,8 +106,9 @@ class _JsonLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
         line = formatter.request_line(logger, message, fields) + self.terminator
         with self.lock:  # type: ignore[union-attr]
             try:
-                self._stream().write(line)
-                self.flush()
+                stream = self._stream()
+                stream.write(line)
+                stream.flush()  # what self.flush() does, without taking the lock again
             except RecursionError:
                 raise
             except Exception:
