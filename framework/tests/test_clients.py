@@ -214,6 +214,20 @@ def test_non_idempotent_post_is_not_retried(relay: tuple[Service, str], fake: st
     assert len(recorded(fake, "createJob")) == 1
 
 
+def test_a_refusal_keeps_the_callee_retry_after(relay: tuple[Service, str], fake: str) -> None:
+    """Regression (chaos scenario 4): the error lost the callee's Retry-After, so a task retrying
+    the call could not wait as long as the callee asked."""
+    echo = client("echo", service=load_relay(echo=fake))
+    fault(fake, operation="createJob", status=429, times=1, retry_after=7)
+    with pytest.raises(UpstreamError) as caught:
+        echo.createJob(body={"name": "once"})
+    assert (caught.value.upstream_status, caught.value.retry_after) == (429, 7.0)
+    fault(fake, operation="createJob", status=503, times=1)
+    with pytest.raises(UpstreamError) as without:
+        echo.createJob(body={"name": "once"})
+    assert without.value.retry_after is None
+
+
 def test_post_retried_when_marked_idempotent_or_given_a_key(relay: tuple[Service, str], fake: str) -> None:
     echo = client("echo", service=load_relay(echo=fake))
     fault(fake, operation="createJobIdempotent", status=503, times=1)

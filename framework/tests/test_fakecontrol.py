@@ -29,3 +29,15 @@ def test_faults_are_consumed_per_operation() -> None:
 def test_credential_headers_include_the_spec_api_key_header() -> None:
     names = credential_names(load_spec(ROOT / "shared_apis" / "sendgrid.yaml"))
     assert {"authorization", "cookie", "proxy-authorization"} <= names
+
+
+def test_recorded_requests_carry_their_arrival_time() -> None:
+    import time
+
+    from flask import Flask, request
+    from macaron._fakecontrol import record
+
+    before = time.time()
+    with Flask("t").test_request_context("/v3/mail/send", method="POST", json={"a": 1}):
+        entry = record(request, "sendMail", {"authorization"})
+    assert before - 0.01 <= entry["at"] <= time.time() + 0.01 and entry["body"] == {"a": 1}

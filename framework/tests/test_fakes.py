@@ -266,3 +266,17 @@ def test_dev_system_fakes_every_external_api_with_a_local_url(tmp_path: Path) ->
     (tmp_path / "services" / "news" / "service.yaml").write_text("clients:\n  auth0: {url: 'http://127.0.0.1:18025'}\n")
     with pytest.raises(ConfigError, match="port 18025"):
         fake_procs(tmp_path)
+
+
+def test_sendgrid_activity_search_finds_a_sent_mail_by_its_custom_args(sendgrid: str) -> None:
+    """What the mail service asks before re-sending after a worker died mid-send (chaos scenario 3)."""
+    mail = {**MAIL, "custom_args": {"mail_id": "m-123"}}
+    assert requests.post(f"{sendgrid}/v3/mail/send", json=mail, headers=KEY).status_code == 202
+    found = requests.get(f"{sendgrid}/v3/messages", params={"query": "unique_args['mail_id']=\"m-123\""},
+                         headers=KEY).json()
+    assert [m["to_email"] for m in found["messages"]] == ["a@example.com"]
+    none = requests.get(f"{sendgrid}/v3/messages", params={"query": "unique_args['mail_id']=\"other\""},
+                        headers=KEY).json()
+    assert none == {"messages": []}
+    bad = requests.get(f"{sendgrid}/v3/messages", params={"query": "status=processed"}, headers=KEY)
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "query"

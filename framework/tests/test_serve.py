@@ -142,3 +142,24 @@ def test_reload_picks_up_a_spec_change(tmp_path: Path) -> None:
                 break
             time.sleep(0.2)
         assert status == 200
+
+
+def test_requests_gunicorn_refuses_itself_get_problem_json() -> None:
+    """Regression (chaos scenario 6): a huge header, too many headers or an overlong request line
+    were refused by gunicorn with its own text/html page (431, 414), not problem+json."""
+    port = free_port()
+    with macaron("serve", str(FIXTURES / "shop"), "--port", str(port)) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/ping", proc)
+        refused = [
+            requests.get(f"{base}/items/1", headers={"X-Huge": "h" * 65_536}, timeout=5),
+            requests.get(f"{base}/items/1", headers={f"X-H{i}": "1" for i in range(200)}, timeout=5),
+            requests.get(f"{base}/items/1?q={'a' * 10_000}", timeout=5),
+        ]
+        for response in refused:
+            assert response.status_code in (400, 414, 431), response.status_code
+            assert response.headers["Content-Type"] == "application/problem+json", response.text[:200]
+            body = response.json()
+            assert body["status"] == response.status_code and body["code"] and body["request_id"]
+            assert "h" * 100 not in response.text
+        assert requests.get(f"{base}/items/1", timeout=5).status_code == 200  # and it keeps serving

@@ -137,3 +137,26 @@ def test_a_job_for_another_service_is_refused(jobs: Service) -> None:
     job.refresh()
     assert job.get_status().value == "failed"
     assert "reached a worker of 'jobs'" in job.latest_result().exc_string
+
+
+def test_an_upstream_retry_after_is_a_floor_for_the_next_attempt(jobs: Service) -> None:
+    """Regression (chaos scenario 4): a task failing on a 429/503 with Retry-After was retried after
+    its own backoff (2 s, then 10 s...), sooner than the callee asked; rq also schedules to the second."""
+    from macaron._taskrun import respect_retry_after
+    from macaron.clients import UpstreamError
+    from rq import Retry
+
+    queue = Queue("jobs.default", connection=connect(attach(jobs).url()), serializer=JSONSerializer)
+    job = queue.enqueue_call("macaron._taskrun.run_job", args=({},), retry=Retry(max=3, interval=[2, 10, 30]))
+    asked = UpstreamError("sendgrid", "sendMail", upstream_status=429, retry_after=7.0)
+    respect_retry_after(job, asked)
+    assert job.get_retry_interval() == 8  # 7 s, rounded up, plus the scheduler's second
+    respect_retry_after(job, UpstreamError("sendgrid", "sendMail", upstream_status=503))
+    respect_retry_after(job, ValueError("no header"))
+    assert job.retry_intervals == [8, 10, 30]
+    short = queue.enqueue_call("macaron._taskrun.run_job", args=({},), retry=Retry(max=3, interval=[30]))
+    respect_retry_after(short, asked)
+    assert short.get_retry_interval() == 30  # a longer backoff stands
+    immediate = queue.enqueue_call("macaron._taskrun.run_job", args=({},), retry=Retry(max=2))
+    respect_retry_after(immediate, asked)
+    assert immediate.get_retry_interval() == 8

@@ -154,6 +154,19 @@ def test_a_delayed_task_waits_in_the_scheduled_registry_then_runs(system: System
     assert job.started_at >= job.created_at + timedelta(seconds=1)  # rq schedules to the whole second
 
 
+def test_a_worker_restarted_after_a_sigkill_runs_scheduled_jobs_at_once(system: System) -> None:
+    """Regression (chaos scenarios 3 and 4): a SIGKILLed worker's scheduler kept its lock for 61 s,
+    so after a restart every retry and delayed job waited up to a minute for the lock to expire."""
+    first = system.worker("--queues", "default").start()
+    wait_until(lambda: any("Scheduler for" in e.get("message", "") for e in first.logs()), "its scheduler")
+    first.kill()
+    with system.worker("--queues", "default", name="second") as second:
+        job_id = system.enqueue("/delayed", {"message": "later", "seconds": 1})
+        state, _ = system.wait(job_id, {"finished", "failed"}, timeout=20)
+        assert state["state"] == "finished"
+        assert any("scheduler lock" in e.get("message", "") for e in second.logs())
+
+
 def test_sigterm_lets_the_current_job_finish_before_the_worker_exits(system: System) -> None:
     worker = system.worker("--queues", "slow").start()
     try:
@@ -212,6 +225,26 @@ def test_redis_down_is_a_fast_503_then_recovery_loses_no_accepted_job(tmp_path: 
             assert [system.api.get(f"/tasks/{j}").json()["state"] for j in accepted] == ["finished"] * 4
             messages = [json.loads(line)["message"] for line in system.lines("echo.log")]
             assert sorted(messages) == ["after", "before-0", "before-1", "before-2"]
+    finally:
+        server.close()
+
+
+def test_a_running_worker_survives_a_redis_outage_and_works_on_after_it(tmp_path: Path) -> None:
+    """Regression (chaos scenario 2): rq's work loop quits on a connection error met outside its
+    dequeue (finishing a job, the heartbeat), so a worker busy when Redis went away exited and
+    every job accepted after Redis came back waited for a restart that never came."""
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        for system in make_system(tmp_path, server.url):
+            with system.worker("--queues", "default,slow") as worker:
+                system.enqueue("/slow", {"message": "m", "seconds": 1.5})
+                wait_until(lambda: "begin m" in system.lines("slow.log"), "the slow job to start")  # noqa: B023
+                server.stop()
+                time.sleep(3)
+                server.start()
+                after = system.enqueue("/echo", {"message": "after"})
+                system.wait(after, {"finished"}, timeout=30)
+                assert worker.popen is not None and worker.popen.poll() is None  # the same process
     finally:
         server.close()
 

@@ -2,7 +2,9 @@
 
 Status lives in the store (``queued → sending → sent | failed``), so it survives Redis
 and worker restarts. The SendGrid call runs under ``tasks.once``: a re-run of the job
-(a retry, or after the worker died) does not send the mail again.
+(a retry, or after the worker died) does not send the mail again. A worker killed between
+SendGrid's answer and that record is covered too: a re-run first asks SendGrid's activity
+feed whether the mail (``custom_args.mail_id``) already went out.
 """
 
 from __future__ import annotations
@@ -43,6 +45,16 @@ def _sendgrid_send(service: Any, mail: Any) -> str | None:
     return sent.headers.get("X-Message-Id")
 
 
+def _sent_before(mail: Any) -> str | None:
+    """On a re-run: SendGrid's own record of this mail (its message id) if an earlier attempt reached
+    it, but died before noting it (a worker killed mid-send). Unknown (search down) counts as not sent."""
+    try:
+        found = client("sendgrid").searchMessages(query=f"unique_args['mail_id']=\"{mail.id}\"", limit=1)
+    except UpstreamError:
+        return None
+    return str(found.messages[0].msg_id).split(".", 1)[0] if found.messages else None
+
+
 @task(queue="default", retries=RETRIES, backoff=[2, 10, 30, 60, 120], timeout=60, idempotency_key="mail:{mail_id}")
 def deliver(mail_id: str) -> str:
     """Send mail ``mail_id`` once; retry on outages, fail for good on permanent refusals."""
@@ -56,7 +68,9 @@ def deliver(mail_id: str) -> str:
     mail.status, mail.attempts = "sending", ctx.attempt
     mail.save()
     try:
-        message_id = tasks.once("sendgrid", _sendgrid_send, service, mail)
+        message_id = _sent_before(mail) if ctx.attempt > 1 else None
+        if message_id is None:
+            message_id = tasks.once("sendgrid", _sendgrid_send, service, mail)
     except UpstreamError as err:
         last = ctx.attempt > RETRIES or _permanent(err)
         mail.status = "failed" if last else "queued"

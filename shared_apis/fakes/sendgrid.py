@@ -8,6 +8,7 @@ handler runs; the API key is only checked for presence (the real key is unknown 
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from typing import Any
@@ -67,3 +68,19 @@ def sendMail(fake: Any, body: Any) -> Any:
         {"message_id": message_id, "received_at": int(time.time()), "mail": mail}
     )
     return None, 202, {"X-Message-Id": message_id}
+
+
+_CLAUSE = re.compile(r"""^\s*unique_args\['([^']+)'\]\s*=\s*"([^"]*)"\s*$""")
+
+
+def searchMessages(fake: Any, query: str, limit: int = 10) -> Any:
+    """The accepted mails whose ``custom_args[key]`` equals the value of ``unique_args['key']="value"``."""
+    match = _CLAUSE.match(query)
+    if match is None:
+        return _error("invalid query: this fake understands unique_args['<key>']=\"<value>\"", "query")
+    key, value = match.groups()
+    found = [m for m in reversed(fake.state.get("mails", []))
+             if str((m["mail"].get("custom_args") or {}).get(key)) == value][:limit]
+    return {"messages": [{"msg_id": f"{m['message_id']}.filter0001", "status": "processed",
+                          "from_email": m["mail"]["from"]["email"], "subject": m["mail"].get("subject", ""),
+                          "to_email": m["mail"]["personalizations"][0]["to"][0]["email"]} for m in found]}

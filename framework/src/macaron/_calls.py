@@ -17,6 +17,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from ._clientconf import ClientSettings
+from ._http import retry_after
 from ._models import Model, ModelRegistry, _ref_name
 from ._schema import SchemaCompiler, Validator
 from ._spec import Operation, Spec
@@ -166,7 +167,8 @@ class OperationCall:
         status = response.status_code
         if status >= 400:
             raise UpstreamError(self.settings.name, self.op.operation_id, upstream_status=status,
-                                body=_body(response), upstream_request_id=rid, attempts=attempts)
+                                body=_body(response), upstream_request_id=rid, attempts=attempts,
+                                retry_after=retry_after(response))
         declared = self._for(status)
         if declared is None:
             raise self._invalid(status, rid, attempts, f"status {status} is not declared")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,7 +87,8 @@ def record(req: Request, operation: str, secret_headers: set[str]) -> dict[str, 
         except ValueError:
             body = raw.decode("utf-8", "replace")
     return {"operation": operation, "method": req.method, "path": req.path, "query": req.args.to_dict(flat=False),
-            "headers": headers, "credentials": credentials, "body": body, "status": None}
+            "headers": headers, "credentials": credentials, "body": body, "status": None,
+            "at": round(time.time(), 3)}  # when it arrived: tests check the spacing of retries
 
 
 def control_routes(app: Flask, state: FakeState, operations: list[str]) -> None:

@@ -124,7 +124,7 @@ def serve(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "gthread",
+            "worker_class": "macaron._edge.ProblemThreadWorker",  # gthread; its own refusals as problem+json
             "threads": threads,
             "timeout": 60,
             "graceful_timeout": 30,

@@ -102,6 +102,12 @@ class LocalSystem:
             raise
         return self
 
+    @property
+    def redis(self) -> Any:
+        """The private :class:`macaron._redis.RedisServer` (``stop()``/``start()`` to take Redis away and
+        bring it back on the same port and data), or None when ``REDIS_URL`` pointed elsewhere."""
+        return self._redis
+
     def logs(self) -> str:
         """Everything the system's processes have written so far."""
         return "".join(p.read_text(errors="replace") for p in sorted(self.data_dir.glob("*.log")))

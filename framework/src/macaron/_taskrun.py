@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -140,6 +141,20 @@ def once(step: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return decode(result, ctx.service.models.get)
 
 
+def respect_retry_after(job: Any, exc: BaseException) -> None:
+    """When the failure carries a callee's ``Retry-After`` (an ``UpstreamError`` from a 429/503), the
+    next attempt waits at least that long: rounded up, plus one second, as rq schedules to the second."""
+    wait = getattr(exc, "retry_after", None)
+    if not wait or not job.retries_left:
+        return
+    floor = math.ceil(wait) + 1
+    intervals = list(job.retry_intervals or [0])
+    index = max(len(intervals) - job.retries_left, 0)
+    if intervals[index] < floor:
+        intervals[index] = floor
+        job.retry_intervals = intervals
+
+
 def run_job(payload: dict[str, Any]) -> Any:
     """The function every macaron job runs (rq calls it by name with the JSON payload)."""
     from rq import get_current_job
@@ -193,6 +208,7 @@ def run_job(payload: dict[str, Any]) -> Any:
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             _record_failure(job.connection, state_key(job.id), attempt, error, ttl)
+            respect_retry_after(job, exc)
             log.warning("task %s failed (attempt %d): %s", name, attempt, error[:500],
                         extra={"duration_ms": round((time.perf_counter() - started) * 1000, 3)})
             raise

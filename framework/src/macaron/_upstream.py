@@ -35,7 +35,8 @@ class UpstreamError(ApiError):
 
     ``callee`` is the client name, ``operation`` its operationId, ``body`` the callee's
     parsed error body (a dict for JSON, else text), ``upstream_request_id`` the request
-    id the callee answered with (or the one sent), ``attempts`` how many were made.
+    id the callee answered with (or the one sent), ``attempts`` how many were made,
+    ``retry_after`` the seconds its ``Retry-After`` asked for (None without one).
     """
 
     status, code, title = 502, "UPSTREAM_ERROR", "Bad Gateway"
@@ -51,8 +52,10 @@ class UpstreamError(ApiError):
         attempts: int = 1,
         detail: str | None = None,
         field_errors: list[FieldError] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.callee = callee
+        self.retry_after = retry_after  # seconds the callee asked to wait (its Retry-After), if it did
         self.operation = operation
         self.upstream_status = upstream_status
         self.body = body

@@ -15,6 +15,7 @@ so its entry lives ``timeout + grace``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from ._observability import JsonFormatter
 from ._redis import connect
 from ._service import Service
 from ._taskbase import current_context
+from ._taskqueue import redis_down_errors
 from ._taskrun import serving
 from .tasks import attach
 
@@ -120,6 +122,7 @@ def build_worker(
     maintenance_interval: int = 60,
     heartbeat_interval: int = 10,
     abandon_grace: int = 30,
+    generation: int = 0,
 ) -> BaseWorker:
     """An rq worker (MacaronWorker or MacaronSimpleWorker) for ``service``'s queues."""
     runtime = attach(service)
@@ -131,7 +134,8 @@ def build_worker(
         [Queue(n, connection=connection, serializer=JSONSerializer) for n in names],
         connection=connection,
         serializer=JSONSerializer,
-        name=f"{service.name}.{socket.gethostname()}.{os.getpid()}",
+        # a new generation after a Redis outage: the last one's registration may outlive it
+        name=f"{service.name}.{socket.gethostname()}.{os.getpid()}" + (f".{generation}" if generation else ""),
         maintenance_interval=maintenance_interval,
         job_monitoring_interval=heartbeat_interval,
         default_result_ttl=86_400,
@@ -175,13 +179,92 @@ def run_worker(directory: str | Path, *, burst: bool = False, simple: bool = Fal
         warm(service)
     connection = connect(url)
     _wait_for_redis(connection, service)
-    worker = build_worker(service, connection, queues=queues, simple=simple, maintenance_interval=maintenance_interval,
-                          heartbeat_interval=heartbeat_interval, abandon_grace=abandon_grace)
-    service.log.info("worker %s listening on %s", worker.name, ", ".join(worker.queue_names()),
-                     extra={"worker": worker.name, "burst": burst, "simple": simple})
-    worker.work(burst=burst, with_scheduler=True, logging_level=str(service.config["log_level"]).upper())
+    for generation in itertools.count():
+        worker = build_worker(service, connection, queues=queues, simple=simple,
+                              maintenance_interval=maintenance_interval, heartbeat_interval=heartbeat_interval,
+                              abandon_grace=abandon_grace, generation=generation)
+        release_dead_scheduler_locks(connection, worker.queue_names(), service)
+        service.log.info("worker %s listening on %s", worker.name, ", ".join(worker.queue_names()),
+                         extra={"worker": worker.name, "burst": burst, "simple": simple})
+        try:
+            worker.work(burst=burst, with_scheduler=True, logging_level=str(service.config["log_level"]).upper())
+        except redis_down_errors():  # its teardown could not reach Redis either
+            pass
+        if burst or worker._stop_requested or _answers(connection):
+            break
+        # rq's loop quits on a connection error met outside its dequeue: wait for Redis, then work on
+        service.log.warning("worker %s lost Redis; waiting for it to come back", worker.name,
+                            extra={"worker": worker.name})
+        if not _await_redis(connection):
+            break
+        service.log.warning("Redis is back; worker of %s works on", service.name, extra={"worker": worker.name})
     service.log.info("worker %s stopped", worker.name, extra={"worker": worker.name})
     return 0
+
+
+_RELEASE_IF_HELD_BY = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+def release_dead_scheduler_locks(connection: Any, queue_names: list[str], service: Service) -> None:
+    """Free the scheduler locks of ``queue_names`` held by a scheduler that died on this host.
+
+    rq's scheduler holds its lock for 61 s; a SIGKILLed worker's scheduler never releases it, so
+    after a restart retries and delayed jobs would wait up to a minute. A holder whose process is
+    gone from this host is dead for sure; any other holder keeps its lock."""
+    from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+
+    for queue in queue_names:
+        key = RQScheduler.get_locking_key(queue)
+        holder = connection.get(key)
+        if holder is None:
+            continue
+        holder = holder.decode() if isinstance(holder, bytes) else str(holder)
+        info = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+                for k, v in connection.hgetall(SCHEDULER_KEY_TEMPLATE % holder).items()}
+        if info.get("hostname") != socket.gethostname() or not str(info.get("pid", "")).isdigit():
+            continue
+        if _alive(int(info["pid"])):
+            continue
+        if connection.eval(_RELEASE_IF_HELD_BY, 1, key, holder):
+            service.log.warning("released the scheduler lock of %s held by dead scheduler pid %s", queue, info["pid"])
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs on this host (a zombie, killed but not yet reaped, does not)."""
+    try:
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    except (OSError, IndexError):
+        pass  # no /proc (macOS), or it is gone: ask the kernel
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(connection: Any) -> bool:
+    try:
+        return bool(connection.ping())
+    except redis_down_errors():
+        return False
+
+
+def _await_redis(connection: Any) -> bool:
+    """Block until Redis answers (True) or SIGTERM/SIGINT asks to stop (False)."""
+    stop: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: stop.append(signum)) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while not stop:
+            if _answers(connection):
+                return True
+            time.sleep(0.5)
+        return False
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class WorkerProcess:

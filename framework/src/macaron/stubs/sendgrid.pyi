@@ -15,6 +15,25 @@ class _Model:
     def from_json(cls, data: Mapping[str, Any], *, validate: bool = True) -> Any: ...
 
 
+class MessageList(_Model):
+    messages: list[MessageSummary]
+    def __init__(self, *, messages: Sequence[MessageSummary | MessageSummaryDict]) -> None: ...
+MessageListDict = TypedDict('MessageListDict', {'messages': Required[Sequence[MessageSummary | MessageSummaryDict]]}, total=False)
+
+
+class MessageSummary(_Model):
+    msg_id: str
+    from_email: str | None
+    to_email: str | None
+    subject: str | None
+    status: Literal['processed', 'delivered', 'not_delivered'] | None
+    opens_count: int | None
+    clicks_count: int | None
+    last_event_time: str | None
+    def __init__(self, *, msg_id: str, from_email: str | None = ..., to_email: str | None = ..., subject: str | None = ..., status: Literal['processed', 'delivered', 'not_delivered'] | None = ..., opens_count: int | None = ..., clicks_count: int | None = ..., last_event_time: str | None = ...) -> None: ...
+MessageSummaryDict = TypedDict('MessageSummaryDict', {'msg_id': Required[str], 'from_email': str, 'to_email': str, 'subject': str, 'status': Literal['processed', 'delivered', 'not_delivered'], 'opens_count': int, 'clicks_count': int, 'last_event_time': str}, total=False)
+
+
 class SendGridAsm(_Model):
     group_id: int
     groups_to_display: list[int] | None
@@ -97,6 +116,8 @@ SendGridPersonalizationDict = TypedDict('SendGridPersonalizationDict', {'to': Re
 
 
 class SendgridModels(Protocol):
+    MessageList: type[MessageList]
+    MessageSummary: type[MessageSummary]
     SendGridAsm: type[SendGridAsm]
     SendGridAttachment: type[SendGridAttachment]
     SendGridContent: type[SendGridContent]
@@ -109,6 +130,7 @@ class SendgridModels(Protocol):
 
 class SendgridResponses(Protocol):
     def sendMail(self, *, body: SendGridMail | SendGridMailDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[None]: ...
+    def searchMessages(self, *, query: str, limit: int | None = ..., _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[MessageList]: ...
 
 
 class SendgridClient(Protocol):
@@ -120,3 +142,4 @@ class SendgridClient(Protocol):
     def operations(self) -> list[str]: ...
     def call(self, operation: str, /, **kwargs: Any) -> Any: ...
     def sendMail(self, *, body: SendGridMail | SendGridMailDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> None: ...
+    def searchMessages(self, *, query: str, limit: int | None = ..., _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> MessageList: ...

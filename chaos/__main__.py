@@ -1,0 +1,57 @@
+"""``python -m chaos [--short] [--only NAME ...]``: every scenario in order on one local system,
+each one's figures printed as it ends (JSON with ``--json``); exit 1 when any promise broke."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import faults, traffic
+from .harness import SHORT, THOROUGH, Chaos, ScenarioFailed
+
+SCENARIOS: list[tuple[str, Callable[[Chaos], dict[str, Any]]]] = [
+    ("1-load", traffic.load),
+    ("2-redis-outage", traffic.redis_outage),
+    ("3-worker-kills", faults.worker_kills),
+    ("4-sendgrid-faults", faults.sendgrid_faults),
+    ("5-auth0-down", faults.auth0_down),
+    ("6-malformed-input", traffic.malformed),
+    ("7-log-audit", traffic.log_audit),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parent.parent))
+    parser.add_argument("--short", action="store_true", help="the test suite's scale instead of the issue's")
+    parser.add_argument("--only", action="append", default=[], help="run only scenarios whose name contains this")
+    parser.add_argument("--json", default=None, help="also write every scenario's figures to this file")
+    args = parser.parse_args(argv)
+    scale = SHORT if args.short else THOROUGH
+    results: dict[str, Any] = {"scale": scale.name}
+    failed = 0
+    with Chaos(Path(args.root), scale) as chaos:
+        for name, scenario in SCENARIOS:
+            if args.only and not any(o in name for o in args.only) and name != "7-log-audit":
+                continue
+            started = time.monotonic()
+            try:
+                figures = scenario(chaos)
+                outcome = "ok"
+            except ScenarioFailed as exc:
+                figures, outcome, failed = {"failure": str(exc)}, "FAILED", failed + 1
+            results[name] = {"outcome": outcome, "seconds": round(time.monotonic() - started, 1), **figures}
+            print(f"{name}: {outcome} in {results[name]['seconds']} s\n  {json.dumps(figures)}", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"chaos ({scale.name}): {len(SCENARIOS) - failed if not args.only else '?'} ok, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
