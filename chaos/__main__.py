@@ -45,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                 outcome = "ok"
             except ScenarioFailed as exc:
                 figures, outcome, failed = {"failure": str(exc)}, "FAILED", failed + 1
-            results[name] = {"outcome": outcome, "seconds": round(time.monotonic() - started, 1), **figures}
-            print(f"{name}: {outcome} in {results[name]['seconds']} s\n  {json.dumps(figures)}", flush=True)
+            elapsed = round(time.monotonic() - started, 1)
+            results[name] = {"outcome": outcome, "scenario_seconds": elapsed, **figures}
+            print(f"{name}: {outcome} in {elapsed} s\n  {json.dumps(figures)}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     print(f"chaos ({scale.name}): {len(SCENARIOS) - failed if not args.only else '?'} ok, {failed} failed")

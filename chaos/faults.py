@@ -7,6 +7,7 @@ Each takes the running :class:`Chaos` and returns its figures; a broken promise 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import signal
@@ -67,6 +68,10 @@ def worker_kills(chaos: Chaos) -> dict[str, Any]:
     return figures
 
 
+def _sent(chaos: Chaos, mail_id: str) -> bool:
+    return chaos.delivered()[mail_id] >= 1
+
+
 def _attempt_gaps(chaos: Chaos, mail_id: str) -> list[float]:
     times = sorted(c["at"] for c in chaos.sendgrid_calls() if c["body"]["custom_args"]["mail_id"] == mail_id)
     return [round(b - a, 2) for a, b in itertools.pairwise(times)]
@@ -78,13 +83,14 @@ def sendgrid_faults(chaos: Chaos) -> dict[str, Any]:
     out once; a permanent refusal ends ``failed`` with its reason at GET /v1/mails/{id}."""
     require(wait_for(lambda: chaos.queue_depth() == 0, timeout=60), "the mail queue does not drain")
     figures: dict[str, Any] = {}
-    for label, fault, min_gap in (("429_retry_after_2", {"status": 429, "retry_after": 2, "times": 2}, 2.0),
-                                  ("503_retry_after_1", {"status": 503, "retry_after": 1, "times": 2}, 1.0),
+    times = chaos.scale.fault_repeats
+    for label, fault, min_gap in (("429_retry_after_2", {"status": 429, "retry_after": 2, "times": times}, 2.0),
+                                  ("503_retry_after_1", {"status": 503, "retry_after": 1, "times": times}, 1.0),
                                   ("timeout_then_503", {"status": 503, "delay_ms": 3000, "times": 1}, 2.0)):
         chaos.clear_faults("sendgrid")
         chaos.fault("sendgrid", operation="sendMail", **fault)
         mail_id = _send(chaos, label)
-        require(wait_for(lambda m=mail_id: chaos.delivered()[m] >= 1, timeout=60, poll=0.3), f"{label}: not sent")
+        require(wait_for(functools.partial(_sent, chaos, mail_id), timeout=60, poll=0.3), f"{label}: not sent")
         time.sleep(0.5)
         gaps, status = _attempt_gaps(chaos, mail_id), chaos.mail_status(mail_id)
         figures[label] = {"calls": len(gaps) + 1, "gaps_s": gaps, "delivered": chaos.delivered()[mail_id],

@@ -42,12 +42,13 @@ class Scale:
     burst_mails: int
     kills: int
     injection_rounds: int
+    fault_repeats: int  # how many 429s, then 503s, SendGrid answers in a row (scenario 4)
 
 
 THOROUGH = Scale("thorough", load_requests=10_000, concurrency=50, outage_seconds=10, burst_mails=200, kills=5,
-                 injection_rounds=3)
+                 injection_rounds=3, fault_repeats=2)
 SHORT = Scale("short", load_requests=600, concurrency=20, outage_seconds=3, burst_mails=40, kills=5,
-              injection_rounds=1)
+              injection_rounds=1, fault_repeats=1)
 
 
 class Chaos:

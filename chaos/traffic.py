@@ -22,6 +22,13 @@ def _accounts(chaos: Chaos, n: int) -> list[tuple[str, str]]:
     return [chaos.signup() for _ in range(n)]
 
 
+def _keep_token(chaos: Chaos, answer: requests.Response) -> requests.Response:
+    """Note the session token an answer carries, for the log audit."""
+    if answer.status_code in (200, 201):
+        chaos.tokens.add(answer.json()["token"])
+    return answer
+
+
 def load(chaos: Chaos) -> dict[str, Any]:
     """(1) signups, logins and profile reads (1 : 2 : 7) at the scale's concurrency: zero errors."""
     accounts = _accounts(chaos, 20)
@@ -31,9 +38,10 @@ def load(chaos: Chaos) -> dict[str, Any]:
         email, token = accounts[i % len(accounts)]
         if i % 10 == 0:
             body = {"email": f"l-{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD, "name": "Load"}
-            return "signup", session.post(f"{user}/v1/users", json=body, timeout=30)
+            return "signup", _keep_token(chaos, session.post(f"{user}/v1/users", json=body, timeout=30))
         if i % 10 in (1, 2):
-            return "login", session.post(f"{user}/v1/login", json={"email": email, "password": PASSWORD}, timeout=30)
+            return "login", _keep_token(chaos, session.post(f"{user}/v1/login", timeout=30,
+                                                            json={"email": email, "password": PASSWORD}))
         return "getMe", session.get(f"{user}/v1/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     result = run_load(call, total=chaos.scale.load_requests, concurrency=chaos.scale.concurrency, max_seconds=600)
@@ -68,9 +76,10 @@ def redis_outage(chaos: Chaos) -> dict[str, Any]:
             return "sendMail", answer
         if kind == 1:
             body = {"email": f"o-{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD, "name": "Outage"}
-            return "signup", session.post(f"{user}/v1/users", json=body, timeout=30)
+            return "signup", _keep_token(chaos, session.post(f"{user}/v1/users", json=body, timeout=30))
         if kind == 2:
-            return "login", session.post(f"{user}/v1/login", json={"email": email, "password": PASSWORD}, timeout=30)
+            return "login", _keep_token(chaos, session.post(f"{user}/v1/login", timeout=30,
+                                                            json={"email": email, "password": PASSWORD}))
         return "getMe", session.get(f"{user}/v1/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     def expected(operation: str, status: int) -> bool:
@@ -88,7 +97,7 @@ def redis_outage(chaos: Chaos) -> dict[str, Any]:
     before = len(chaos.delivered())
     lever = threading.Thread(target=outage, name="chaos-redis-outage")
     lever.start()
-    result = run_load(call, total=100_000, concurrency=min(chaos.scale.concurrency, 20),
+    result = run_load(call, total=100_000, concurrency=chaos.scale.concurrency,
                       max_seconds=chaos.scale.outage_seconds + 8, expected=expected)
     lever.join()
     after_recovery = chaos.api("mail", mail_token).post("/v1/mails", json={"to": "after@example.com",
@@ -96,15 +105,21 @@ def redis_outage(chaos: Chaos) -> dict[str, Any]:
                                                                           "data": {"name": "after"}})
     require(after_recovery.status_code == 202, f"no recovery: {after_recovery.status_code} {after_recovery.text}")
     accepted.append(after_recovery.json()["id"])
+    waiting = time.monotonic()
     delivered_all = wait_for(lambda: set(accepted) <= set(chaos.delivered()), timeout=120, poll=0.5)
+    waited = time.monotonic() - waiting
     delivered = chaos.delivered()
     twice = [m for m in accepted if delivered[m] > 1]
     figures = {**result.figures(), "mail_202": len(accepted), "mail_503": len(refused),
                "mail_503_max_ms": round(1000 * max(refused, default=0), 1),
                "delivered_once": sum(1 for m in accepted if delivered[m] == 1), "delivered_twice": len(twice),
-               "sendgrid_total_new": sum(delivered.values()) - before}
+               "sendgrid_total_new": sum(delivered.values()) - before,
+               "seconds_to_deliver_after_the_load": round(waited, 1)}
     require(not result.errors, f"{len(result.errors)} unexpected answers, first: {result.errors[:3]}; {figures}")
     require(bool(refused), f"no request saw the outage: {figures}")
+    # a signup's welcome mail is best effort (2 s budget): a mail outage (503, Retry-After: 5) must
+    # not hold it; the bound sits between that budget and the 5 s a held signup waited
+    require(result.percentile(0.99, "signup") < 4000, f"signups waited on the mail outage: {figures}")
     require(max(refused) < 2.0, f"a 503 took {max(refused):.2f} s: {figures}")
     require(delivered_all and not twice, f"mails lost or doubled: {figures}")
     return figures

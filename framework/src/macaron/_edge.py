@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gunicorn import util
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn import util  # type: ignore[import-untyped]
+from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
 
 from ._errors import PROBLEM_JSON, ApiError, problem_body
 from ._observability import request_id_from

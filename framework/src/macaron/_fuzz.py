@@ -75,7 +75,7 @@ class FuzzReport:
 def required_scopes(spec: dict[str, Any]) -> list[str] | None:
     """Every scope any operation of the (served) spec requires, so one token passes every guard;
     ``None`` when no operation needs a token."""
-    secured, scopes = False, set()
+    secured, scopes = False, set[str]()
     for item in (spec.get("paths") or {}).values():
         for method, op in item.items():
             if method == "parameters" or not isinstance(op, dict):

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,29 @@ class _MacaronWorker:
     def __init__(self, *args: Any, service: Service, abandon_grace: int = 30, **kwargs: Any) -> None:
         self.service, self.abandon_grace = service, abandon_grace
         super().__init__(*args, **kwargs)
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", *args: Any) -> None:
+        """rq's, with a scheduler whose name (the value of the locks it takes) says which host and
+        worker took them: a restarted worker can free a dead one's locks even if its scheduler
+        died before registering (rq only learns the scheduler's pid once it has forked)."""
+        from rq.scheduler import RQScheduler
+
+        name = f"{uuid.uuid4().hex}@{socket.gethostname()}:{os.getpid()}"
+        self.scheduler = RQScheduler(self.queues, self.connection,  # type: ignore[attr-defined]
+                                     1, logging_level or self.log.level, *args,  # type: ignore[attr-defined]
+                                     serializer=self.serializer, name=name)  # type: ignore[attr-defined]
+        self.scheduler.acquire_locks()
+        if not self.scheduler.acquired_locks:
+            return
+        if not burst:
+            self.scheduler.start()
+            return
+        try:
+            self.scheduler.register_birth()
+            self.scheduler.enqueue_scheduled_jobs()
+        finally:
+            self.scheduler.release_locks()
+            self.scheduler.register_death()
 
     @property
     def dequeue_timeout(self) -> int:  # block no longer than one maintenance interval
@@ -211,7 +235,7 @@ def release_dead_scheduler_locks(connection: Any, queue_names: list[str], servic
     rq's scheduler holds its lock for 61 s; a SIGKILLed worker's scheduler never releases it, so
     after a restart retries and delayed jobs would wait up to a minute. A holder whose process is
     gone from this host is dead for sure; any other holder keeps its lock."""
-    from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+    from rq.scheduler import RQScheduler
 
     for queue in queue_names:
         key = RQScheduler.get_locking_key(queue)
@@ -219,14 +243,28 @@ def release_dead_scheduler_locks(connection: Any, queue_names: list[str], servic
         if holder is None:
             continue
         holder = holder.decode() if isinstance(holder, bytes) else str(holder)
-        info = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-                for k, v in connection.hgetall(SCHEDULER_KEY_TEMPLATE % holder).items()}
-        if info.get("hostname") != socket.gethostname() or not str(info.get("pid", "")).isdigit():
-            continue
-        if _alive(int(info["pid"])):
+        host, pids = _holder_processes(connection, holder)
+        if host != socket.gethostname() or not pids or any(_alive(pid) for pid in pids):
             continue
         if connection.eval(_RELEASE_IF_HELD_BY, 1, key, holder):
-            service.log.warning("released the scheduler lock of %s held by dead scheduler pid %s", queue, info["pid"])
+            service.log.warning("released the scheduler lock of %s held by dead worker/scheduler %s", queue,
+                                ", ".join(map(str, pids)))
+
+
+def _holder_processes(connection: Any, holder: str) -> tuple[str, list[int]]:
+    """The host and pids (worker, then its scheduler once registered) behind a scheduler lock
+    ``holder``; no pids when the holder is not one of macaron's named schedulers."""
+    from rq.scheduler import SCHEDULER_KEY_TEMPLATE
+
+    _, at, place = holder.rpartition("@")
+    host, _, worker_pid = place.rpartition(":")
+    if not at or not worker_pid.isdigit():
+        return host, []
+    pids = [int(worker_pid)]
+    scheduler_pid = connection.hget(SCHEDULER_KEY_TEMPLATE % holder, "pid")
+    if scheduler_pid and scheduler_pid.isdigit() and int(scheduler_pid) > 0:
+        pids.append(int(scheduler_pid))
+    return host, pids
 
 
 def _alive(pid: int) -> bool:
