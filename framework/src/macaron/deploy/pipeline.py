@@ -11,7 +11,8 @@ is non-zero with what failed. The steps live in :mod:`.gates` (2-4), :mod:`.blue
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -54,6 +55,20 @@ class Progress:
     url: str = ""
     already_live: bool = False
     undo: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+    failure: str | None = None  # what stopped the run, and its exit status
+    code: int = 0
+
+    @contextmanager
+    def stops(self) -> Iterator[None]:
+        """Turn what stops a run into its failure and exit status: config 2, a step or AWS 1, Ctrl-C 130."""
+        try:
+            yield
+        except ConfigError as exc:
+            self.failure, self.code = str(exc), 2
+        except (StepFailed, AwsError) as exc:
+            self.failure, self.code = str(exc), 1
+        except KeyboardInterrupt:
+            self.failure, self.code = "interrupted", 130
 
 
 def ask_on_terminal(question: str) -> bool:
@@ -123,8 +138,9 @@ class Pipeline:
             self.say(f"waiting {seconds:.0f} s for DNS (the CNAME's TTL) before testing the live URL")
             self.clock.sleep(seconds)
 
-    def finish(self, progress: Progress, failure: str | None, code: int, rows: list[tuple[str, str]],
-               success: str = "ok") -> int:
+    def finish(self, progress: Progress, rows: list[tuple[str, str]], success: str = "ok") -> int:
+        """Undo what a failed run changed (newest first), print the summary, return the exit status."""
+        failure = progress.failure
         if failure and progress.undo:
             self.reporter.say("Undoing what this deploy changed, so the previous environment keeps serving:")
             for what, action in reversed(progress.undo):
@@ -135,7 +151,7 @@ class Pipeline:
                     self.say(f"COULD NOT {what}: {exc}; do it by hand (Beanstalk console or aws elasticbeanstalk)")
         result = "dry run: nothing was changed in AWS" if self.aws and self.aws.dry_run and not failure else success
         self.reporter.summary([*rows, ("result", f"FAILED: {failure}" if failure else result)])
-        return code
+        return progress.code
 
     # -- the deploy ---------------------------------------------------------------------------
 
@@ -144,8 +160,7 @@ class Pipeline:
         rep.say(f"macaron deploy {o.service} to {o.env}" + (DRY_RUN if o.dry_run else ""))
         if o.dry_run:
             rep.say("plan assumes: " + ASSUMPTIONS.format(env=o.env))
-        failure, code = None, 0
-        try:
+        with progress.stops():
             with rep.step("check config and credentials") as step:
                 cfg, line = check_all(self.aws, cfg)
                 step.plan(f"config valid; {line}") if self.aws.dry_run else step.ok(line)
@@ -166,13 +181,7 @@ class Pipeline:
             with rep.step("clean up old environments") as step:
                 cleanup(self, cfg, progress, step)
             progress.undo.clear()
-        except ConfigError as exc:
-            failure, code = str(exc), 2
-        except (StepFailed, AwsError) as exc:
-            failure, code = str(exc), 1
-        except KeyboardInterrupt:
-            failure, code = "interrupted", 130
-        return self.finish(progress, failure, code, [
+        return self.finish(progress, [
             ("service", cfg.service), ("version", progress.label or "-"),
             ("environment", f"{progress.environment or '-'} ({cfg.env})"), ("url", progress.url or "-")],
             success=f"{cfg.env} serves {progress.label}")

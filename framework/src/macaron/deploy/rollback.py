@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._errors import ConfigError
-from .aws import AwsError
 from .checks import check_all
 from .config import DeployConfig
 from .environments import find_live, is_live, list_environments, previous, swap
@@ -28,8 +26,7 @@ def rollback(pipe: Pipeline, cfg: DeployConfig) -> int:
     rep, progress = pipe.reporter, Progress()
     rep.total = 4
     rep.say(f"macaron deploy {cfg.service} --rollback" + (DRY_RUN if pipe.aws.dry_run else ""))
-    failure, code = None, 0
-    try:
+    with progress.stops():
         with rep.step("check config and credentials") as step:
             cfg, line = check_all(pipe.aws, cfg)
             step.plan(f"config valid; {line}") if pipe.aws.dry_run else step.ok(line)
@@ -59,13 +56,7 @@ def rollback(pipe: Pipeline, cfg: DeployConfig) -> int:
         with rep.step("acceptance tests against live") as step:
             pipe.settle(cfg)
             pipe.accept(cfg, progress.url, step, "live")
-    except ConfigError as exc:
-        failure, code = str(exc), 2
-    except (StepFailed, AwsError) as exc:
-        failure, code = str(exc), 1
-    except KeyboardInterrupt:
-        failure, code = "interrupted", 130
-    return pipe.finish(progress, failure, code, [
+    return pipe.finish(progress, [
         ("service", cfg.service), ("version", progress.label or "-"),
         ("environment", f"{progress.environment or '-'} (live)"), ("url", progress.url or "-")],
         success=f"rolled back: live serves {progress.label} again")
