@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,24 +10,9 @@ from macaron import Service, create_app
 from macaron.deploy.acceptance import check_builtins, clean_environ, run_acceptance, run_pytest
 from macaron.testing import serve_app
 
+from .fixtures.deploy import support
 
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return support.make_repo(tmp_path_factory.mktemp("acceptance"))
+repo = support.module_repo  # fixture: pytest finds it by this name
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,8 @@ model, errors that name the call. S3/STS run against moto in server mode on 127.
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from botocore.exceptions import ParamValidationError
@@ -15,19 +12,7 @@ from macaron import ConfigError
 from macaron._serve import free_port
 from macaron.deploy.aws import AwsAdapter, AwsError
 
-
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
+from .fixtures.deploy import support
 
 
 @pytest.fixture(scope="module")

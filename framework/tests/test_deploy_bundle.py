@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import zipfile
 from pathlib import Path
 
@@ -12,24 +10,9 @@ import pytest
 from macaron.deploy.bundle import DirtyTree, build_bundle
 from macaron.deploy.config import load_deploy_config
 
+from .fixtures.deploy import support
 
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return support.make_repo(tmp_path)
+repo = support.fresh_repo  # fixture: pytest finds it by this name
 
 
 def build(repo: Path, out: Path, **kw: bool):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -13,37 +10,10 @@ from macaron import ConfigError
 from macaron.deploy.checks import check_all, resolve_platform, ssm_name
 from macaron.deploy.config import load_deploy_config
 
+from .fixtures.deploy import support
 
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
-
-
-@pytest.fixture(scope="module")
-def moto() -> Iterator[str]:
-    with support.moto_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return support.make_repo(tmp_path_factory.mktemp("checks"))
-
-
-@pytest.fixture
-def aws(moto: str, monkeypatch: pytest.MonkeyPatch):
-    support.fake_aws_env(monkeypatch)
-    support.seed(moto)
-    return support.adapter(moto)
+# fixtures (pytest finds them by name in this module; aws needs moto)
+moto, repo, aws = support.moto, support.module_repo, support.aws
 
 
 def test_everything_resolves(aws, repo: Path) -> None:

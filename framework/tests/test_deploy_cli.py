@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
-import pytest
 from macaron._cli import main
 
+from .fixtures.deploy import support
 
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return support.make_repo(tmp_path_factory.mktemp("cli"))
+repo = support.module_repo  # fixture: pytest finds it by this name
 
 
 def test_a_dry_run_from_a_fresh_clone_without_credentials(repo: Path, monkeypatch, capsys) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,19 +10,9 @@ from macaron import ConfigError
 from macaron.deploy.compose import default_task_timeout, parse_duration, render_compose, scan_tasks
 from macaron.deploy.config import load_deploy_config
 
+from .fixtures.deploy import support
 
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
+repo = support.fresh_repo  # fixture: pytest finds it by this name
 
 
 TASKS = '''from macaron.tasks import task
@@ -39,11 +27,6 @@ def send(to):
 def tidy():
     pass
 '''
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return support.make_repo(tmp_path)
 
 
 def render(repo: Path) -> dict:

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 from macaron import ConfigError
 from macaron.deploy.needs import needed_files, secret_vars, sibling_clients
 
-
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
+from .fixtures.deploy import support
 
 
 @pytest.fixture

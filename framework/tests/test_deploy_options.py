@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import botocore.session
@@ -13,24 +11,9 @@ from macaron import ConfigError
 from macaron.deploy.config import load_deploy_config
 from macaron.deploy.options import option_settings
 
+from .fixtures.deploy import support
 
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return support.make_repo(tmp_path)
+repo = support.fresh_repo  # fixture: pytest finds it by this name
 
 
 def by_key(settings: list[dict[str, str]]) -> dict[tuple[str, str], str]:

@@ -3,9 +3,7 @@ deploy is printed (and checked against the API model), none is sent."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,26 +11,11 @@ from macaron._serve import free_port
 from macaron.deploy.aws import AwsAdapter
 from macaron.deploy.pipeline import Options, Pipeline
 
+from .fixtures.deploy import support
 
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
+repo = support.module_repo  # fixture: pytest finds it by this name
 
 EB = "elasticbeanstalk"
-
-
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return support.make_repo(tmp_path_factory.mktemp("plan"))
 
 
 def plan(repo: Path, monkeypatch: pytest.MonkeyPatch, **options: object) -> tuple[int, str, list[tuple[str, str]]]:

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
+from .fixtures.deploy import support
 
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 # fixtures (pytest finds them by name in this module; aws needs moto, servers and label need repo)
 moto, repo, servers, label, aws = support.moto, support.repo, support.servers, support.label, support.aws
 Run, env, LIVE_CNAME, LIVE, OLDER = support.Run, support.environment, support.LIVE_CNAME, support.LIVE, support.OLDER

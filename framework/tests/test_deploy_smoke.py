@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -17,19 +16,7 @@ from macaron.deploy.config import load_deploy_config
 from macaron.deploy.report import StepFailed
 from macaron.deploy.smoke import smoke_test, unpack, wait_ready
 
-
-def _support():
-    """The deploy tests' helpers (fixtures/deploy/support.py), loaded once."""
-    name = "macaron_deploy_test_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / "fixtures/deploy/support.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
+from .fixtures.deploy import support
 
 
 def test_the_bundle_itself_serves_and_passes_its_acceptance_tests(tmp_path: Path) -> None:
