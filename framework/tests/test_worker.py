@@ -113,6 +113,8 @@ def test_a_job_enqueued_by_an_endpoint_runs_in_a_worker_with_the_request_context
     assert [e["message"] for e in task_lines] == ["task tasks.echo started (attempt 1)", "task tasks.echo finished"]
     assert all(e["request_id"] == "req-ctx-1" and e["user"] == "u-7" and e["service"] == "jobs" for e in task_lines)
     assert not any("arguments" in e or "u-7" in e.get("message", "") for e in worker.logs())
+    # rq's own per-job lines (dequeued, completed, Job OK) would only repeat macaron's two
+    assert not [e for e in worker.logs() if job_id in e.get("message", "") and e["logger"].startswith("rq")]
 
 
 def test_retries_back_off_then_the_job_lands_in_the_failed_registry(system: System) -> None:

@@ -120,11 +120,26 @@ class TaskContextFilter(logging.Filter):
         return True
 
 
+# rq's own INFO lines of every job (dequeued, "Successfully completed", "Job OK"): macaron's
+# "task … started" / "task … finished" lines say the same with the request id, attempt and duration
+_RQ_JOB_LINES = frozenset({"Worker %s: %s: %s (%s)", "Worker %s: %s: %s",
+                           "Successfully completed %s job in %ss on worker %s",
+                           "Successfully completed job %s in %ss on worker %s"})
+
+
+def _not_an_rq_job_line(record: logging.LogRecord) -> bool:
+    return not (record.levelno == logging.INFO and record.msg in _RQ_JOB_LINES and record.name.startswith("rq."))
+
+
 def configure_logging(service: Service, stream: Any = None) -> None:
-    """JSON lines for rq's loggers and the service's, with the job's request id."""
+    """JSON lines for rq's loggers and the service's, with the job's request id.
+
+    Per job only macaron's two lines are written (rq's three more come back at ``log_level: debug``)."""
     level = str(service.config["log_level"]).upper()
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(service.name, service.config.secret_values()))
+    if level != "DEBUG":
+        handler.addFilter(_not_an_rq_job_line)
     handler.addFilter(TaskContextFilter())
     handler._macaron = True  # type: ignore[attr-defined]
     rq_logger = logging.getLogger("rq")
