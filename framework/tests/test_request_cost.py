@@ -88,42 +88,6 @@ def test_request_line_is_the_json_of_a_log_record(fields: dict[str, object]) -> 
     assert "s3cr3t-value" not in stream.getvalue()
 
 
-def test_request_lines_to_a_file_descriptor_are_whole_lines_from_many_threads(tmp_path: Path) -> None:
-    """The lock-free path (one ``os.write`` per line) on a real file: 8 threads, no line torn,
-    none lost, in the same text as the logging path, and ordinary records still in between."""
-    import threading
-
-    path = tmp_path / "service.log"
-    with open(path, "w", encoding="utf-8") as stream:
-        logger = service_logger("svc", ["s3cr3t-value"], stream=stream)
-
-        def hammer(n: int) -> None:
-            for i in range(300):
-                logger.request_line(f"GET /t/{n}/{i} 200", {"request_id": f"{n}-{i}", "path": "/é/s3cr3t-value"})
-
-        threads = [threading.Thread(target=hammer, args=(n,)) for n in range(8)]
-        for t in threads:
-            t.start()
-        logger.info("an ordinary record")
-        for t in threads:
-            t.join()
-    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    ids = sorted(e["request_id"] for e in entries if "request_id" in e)
-    assert ids == sorted(f"{n}-{i}" for n in range(8) for i in range(300))
-    assert [e["message"] for e in entries if "request_id" not in e] == ["an ordinary record"]
-    assert all(e["path"] == "/é/***" for e in entries if "request_id" in e)
-
-
-def test_request_lines_longer_than_an_atomic_write_take_the_locked_path(tmp_path: Path) -> None:
-    path = tmp_path / "service.log"
-    with open(path, "w", encoding="utf-8") as stream:
-        logger = service_logger("svc", [], stream=stream)
-        logger.request_line("GET /long 200", {"path": "/" + "x" * 10_000})
-        logger.request_line("GET /short 200", {"path": "/short"})
-    messages = [json.loads(line)["message"] for line in path.read_text().splitlines()]
-    assert messages == ["GET /long 200", "GET /short 200"]
-
-
 def test_lean_validators_decide_like_fastjsonschema() -> None:
     """Lean validators (no field names on the valid path) accept and reject what the stock ones do."""
     compiler = SchemaCompiler(

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import re
-import select
 import sys
 import time
 import traceback
@@ -101,50 +99,20 @@ class JsonFormatter(logging.Formatter):
 class _JsonLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The service's own handler; it also writes request lines without a LogRecord."""
 
-    _fd_of: tuple[Any, int | None] = (None, None)  # (stream, its file descriptor when it has one)
-
     def write_request_line(self, logger: str, message: str, fields: dict[str, Any]) -> None:
-        """Write what ``emit`` writes for the request line's record, minus the record and dispatch.
-
-        On a real file descriptor the line is one ``os.write`` and no lock: a thread would hold
-        the handler's lock across the system call, which releases the GIL, and every other
-        request thread would queue behind it (gunicorn's threads convoyed on it). One write of
-        up to ``PIPE_BUF`` bytes is never interleaved with another, on a pipe or a file.
-        """
+        """Write what ``emit`` writes for the request line's record, minus the record and dispatch."""
         formatter = self.formatter
         assert isinstance(formatter, JsonFormatter)
         line = formatter.request_line(logger, message, fields) + self.terminator
-        stream = self._stream()
-        fd = self._fd(stream)
-        if fd is not None:
-            data = line.encode("utf-8", "backslashreplace")
-            if len(data) <= select.PIPE_BUF:
-                try:
-                    if os.write(fd, data) == len(data):
-                        return
-                except OSError:
-                    pass  # report it the way emit does, below
         with self.lock:  # type: ignore[union-attr]
             try:
+                stream = self._stream()
                 stream.write(line)
                 stream.flush()  # what self.flush() does, without taking the lock again
             except RecursionError:
                 raise
             except Exception:
                 self.handleError(logging.makeLogRecord({"name": logger, "msg": message, "levelno": logging.INFO}))
-
-    def _fd(self, stream: Any) -> int | None:
-        """``stream``'s descriptor, when writing to it directly is the same as writing to it (a
-        UTF-8 text stream with nothing left in its buffer: it flushes every line)."""
-        known, fd = self._fd_of
-        if stream is not known:
-            try:
-                utf8 = (getattr(stream, "encoding", "") or "").lower().replace("-", "") == "utf8"
-                fd = stream.fileno() if utf8 else None
-            except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
-                fd = None
-            self._fd_of = (stream, fd)
-        return fd
 
     def _stream(self) -> Any:
         return self.stream
