@@ -191,6 +191,31 @@ def test_auth0_fake_login_tokens_userinfo_and_refresh(auth0: str) -> None:
     assert refreshed.status_code == 200 and refreshed.json()["access_token"] != tokens["access_token"]
 
 
+def test_auth0_fake_blocks_ten_failures_per_user_and_address_like_auth0(auth0: str) -> None:
+    signup(auth0)
+    attacker = {"auth0-forwarded-for": "203.0.113.7"}
+
+    def attempt(password: str, headers: dict[str, str] = attacker) -> requests.Response:
+        return login_from(auth0, password, headers)
+
+    for _ in range(9):
+        assert attempt("wrong-password").status_code == 403
+    assert attempt("correct-horse").status_code == 200  # a success resets the count
+    assert [attempt("wrong-password").status_code for _ in range(10)] == [403] * 10
+    blocked = attempt("correct-horse")
+    assert blocked.status_code == 429 and blocked.json()["error"] == "too_many_attempts"
+    assert attempt("correct-horse", {"auth0-forwarded-for": "198.51.100.2"}).status_code == 200  # another address
+    reset = {"client_id": "c", "email": "alex@example.com", "connection": "Username-Password-Authentication"}
+    assert requests.post(auth0 + "/dbconnections/change_password", json=reset, timeout=5).status_code == 200
+    assert attempt("correct-horse").status_code == 200  # the reset stands for the unblock link
+
+
+def login_from(url: str, password: str, headers: dict[str, str]) -> requests.Response:
+    body = {"grant_type": "http://auth0.com/oauth/grant-type/password-realm", "client_id": "c",
+            "username": "alex@example.com", "password": password, "realm": "Username-Password-Authentication"}
+    return requests.post(url + "/oauth/token", json=body, headers=headers, timeout=5)
+
+
 def test_auth0_fake_client_credentials_needs_secret_and_audience(auth0: str) -> None:
     base = {"grant_type": "client_credentials", "client_id": "c"}
     assert requests.post(auth0 + "/oauth/token", json=base, timeout=5).json()["error"] == "access_denied"

@@ -1,8 +1,9 @@
 """The user's identity in Auth0: create it, check a password, reset it, delete it.
 
 Auth0's own errors become this service's: a taken email → 409 ``EMAIL_TAKEN``, a
-password Auth0 refuses → 400 naming ``/body/password``, wrong credentials → ``None``,
-and Auth0 down or overloaded → 503 ``AUTH_UNAVAILABLE``, so callers never see a 502.
+password Auth0 refuses → 400 naming ``/body/password``, wrong credentials → ``False``,
+logins blocked by Auth0's brute-force protection → 429 ``TOO_MANY_ATTEMPTS``, and Auth0
+down or overloaded → 503 ``AUTH_UNAVAILABLE``, so callers never see a 502.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ class AuthUnavailable(ServiceUnavailable):
     code, title = "AUTH_UNAVAILABLE", "Identity Provider Unavailable"
 
 
+class TooManyAttempts(ApiError):
+    status, code, title = 429, "TOO_MANY_ATTEMPTS", "Too Many Attempts"
+
+
 def _settings() -> tuple[dict[str, Any], str]:
     service = current_service()
     return service.config["auth0"], service.config.secret("auth0_client_secret")
@@ -32,6 +37,9 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
     except UpstreamError as err:
         status = err.upstream_status
+        if status == 429 and (err.problem or {}).get("error") == "too_many_attempts":
+            raise TooManyAttempts("too many failed logins for this account from your address; "
+                                  "reset the password to unblock it") from err
         if isinstance(err, UpstreamInvalid) or status is None or status >= 500 or status == 429:
             raise AuthUnavailable("the identity provider is unavailable; try again shortly",
                                   headers={"Retry-After": "5"}) from err
@@ -58,11 +66,14 @@ def create(email: str, password: str, name: str) -> str:
     return f"auth0|{created._id}"
 
 
-def password_ok(email: str, password: str) -> bool:
-    """Whether Auth0 accepts this email and password (a password-realm grant)."""
+def password_ok(email: str, password: str, client_ip: str | None) -> bool:
+    """Whether Auth0 accepts this email and password (a password-realm grant).
+
+    ``client_ip`` (the end user's address) goes to Auth0 as ``auth0-forwarded-for``, so its
+    brute-force protection blocks the attacker's address for that user, not this server's."""
     conf, secret = _settings()
     try:
-        _call(lambda: client("auth0").getToken(body={
+        _call(lambda: client("auth0").getToken(auth0_forwarded_for=client_ip, body={
             "grant_type": PASSWORD_REALM, "client_id": conf["client_id"], "client_secret": secret,
             "username": email, "password": password, "realm": conf["connection"], "scope": "openid",
         }))

@@ -3,7 +3,11 @@
 Keeps signed-up users (``state["users"]``, by lower-cased email), refuses a duplicate
 signup and a wrong password with Auth0's own error bodies, issues tokens for the
 password grants, ``client_credentials`` and ``refresh_token``, and answers
-``/userinfo`` for the access tokens it issued. Client secrets cannot be checked
+``/userinfo`` for the access tokens it issued. Like Auth0's brute-force protection, 10
+consecutive wrong passwords for one user from one address (``auth0-forwarded-for``, else
+the caller's) block that pair with 429 ``too_many_attempts``; a success resets the count.
+Auth0 lifts a block when the user follows the link it mails; here a password-reset request
+for the user stands for that. Client secrets cannot be checked
 (they are unknown here): any non-empty one is accepted. Passwords are kept as
 salted hashes, never in clear. Handlers run one at a time (the fake serialises them).
 """
@@ -18,6 +22,7 @@ from typing import Any
 _PASSWORD_GRANTS = ("http://auth0.com/oauth/grant-type/password-realm", "password")
 _MIN_PASSWORD = 8  # Auth0's "fair" policy: at least 8 characters (this fake checks the length only)
 _TTL = 86400
+_BLOCK_AFTER = 10  # Auth0's default brute-force threshold
 
 
 def _hash(password: str, salt: str) -> str:
@@ -91,10 +96,18 @@ def getToken(fake: Any, body: Any, auth0_forwarded_for: str | None = None) -> An
         for name in ("username", "password") + (("realm",) if grant != "password" else ()):
             if not getattr(body, name):
                 return _oauth_error(400, "invalid_request", f"Missing required parameter: {name}")
-        user = fake.state.get("users", {}).get(body.username.lower())
+        username = body.username.lower()
+        failures = fake.state.setdefault("failed_logins", {})  # "<user> <address>" -> consecutive failures
+        key = f"{username} {auth0_forwarded_for or fake.request.remote_addr}"
+        if failures.get(key, 0) >= _BLOCK_AFTER:
+            return _oauth_error(429, "too_many_attempts", "Your account has been blocked after multiple consecutive "
+                                "login attempts. We've sent you an email with instructions on how to unblock it.")
+        user = fake.state.get("users", {}).get(username)
         if user is None or (grant != "password" and user["connection"] != body.realm) or \
                 not secrets.compare_digest(user["password_hash"], _hash(body.password, user["salt"])):
+            failures[key] = failures.get(key, 0) + 1
             return _oauth_error(403, "invalid_grant", "Wrong email or password.")
+        failures.pop(key, None)
         return _issue(fake, f"auth0|{user['_id']}", body, refresh=True)
     if grant == "client_credentials":
         if not body.client_secret:
@@ -113,8 +126,12 @@ def getToken(fake: Any, body: Any, auth0_forwarded_for: str | None = None) -> An
 
 def changePassword(fake: Any, body: Any) -> Any:
     """Always 200 (Auth0 does not reveal whether the user exists); known users get a reset recorded."""
-    if body.email.lower() in fake.state.get("users", {}):
+    email = body.email.lower()
+    if email in fake.state.get("users", {}):
         fake.state.setdefault("password_resets", []).append({"email": body.email, "connection": body.connection})
+        failures = fake.state.get("failed_logins", {})
+        for key in [k for k in failures if k.rpartition(" ")[0] == email]:  # as if the user unblocked by mail
+            del failures[key]
     return "We've just sent you an email to reset your password."
 
 

@@ -42,6 +42,22 @@ def test_login_failure_gives_no_hint(system: SystemUnderTest, this_service: This
     assert wrong["detail"] == unknown["detail"]
 
 
+def test_ten_failed_logins_block_the_account_for_the_caller_with_429(
+    system: SystemUnderTest, this_service: ThisService
+) -> None:
+    """Auth0's brute-force protection (10 failures per user and address) reaches callers as a 429."""
+    users = system.api(this_service.name)
+    email, other = new_email(), new_email()
+    for address in (email, other):
+        assert users.post("/v1/users", json={"email": address, "password": PASSWORD, "name": "A"}).status_code == 201
+    for _ in range(10):
+        assert_problem(users.post("/v1/login", json={"email": email, "password": "wrong pass 1"}), 401, "LOGIN_FAILED")
+    blocked = users.post("/v1/login", json={"email": email, "password": PASSWORD})
+    problem = assert_problem(blocked, 429, "TOO_MANY_ATTEMPTS")
+    assert "reset the password" in problem["detail"]
+    assert users.post("/v1/login", json={"email": other, "password": PASSWORD}).status_code == 200
+
+
 def test_profile_needs_a_valid_token(system: SystemUnderTest, this_service: ThisService) -> None:
     users = system.api(this_service.name)
     assert_problem(users.get("/v1/users/me"), 401, "AUTHORIZATION_HEADER_MISSING")
