@@ -60,7 +60,15 @@ def machine() -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "loadavg_before": os.getloadavg(),
         "versions": versions(),
+        "server_pinning": _pinning(),
     }
+
+
+def _pinning() -> str:
+    import server
+
+    cpus = server._cpus()
+    return f"server on CPU {min(cpus[0])}, wrk on CPU {min(cpus[1])}" if cpus else "none (one CPU)"
 
 
 def optional(module: str, quick: bool) -> dict[str, Any] | None:

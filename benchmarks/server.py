@@ -5,6 +5,10 @@ every contender in turn, in alternating order, and a ratio is the median of the 
 ratios, so the drift of a shared machine hits both sides of each ratio alike. Besides
 requests/s, the worker's CPU time per request is recorded.
 
+With two CPUs or more the server runs on one and wrk on another (:func:`_cpus`): on the 2-core VM
+of docs/benchmarks.md, letting the scheduler spread gunicorn's threads and wrk over both cores
+doubled the CPU time of a request for every contender, and moved it between runs.
+
 Servers write their stderr to /dev/null: macaron logs one JSON line per request (its default
 INFO level, as in production; the line is formatted and written all the same), and an unread
 pipe would fill up and stall the server.
@@ -41,6 +45,21 @@ WRK_MISSING = (
     "    sudo apt-get install wrk\n"
     "then run the benchmark again."
 )
+
+
+def _cpus() -> tuple[set[int], set[int]] | None:
+    """(server CPUs, wrk CPUs): the first allowed CPU for the server, the next for wrk."""
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return ({allowed[0]}, {allowed[1]}) if len(allowed) >= 2 else None
+
+
+def _pinned(which: int) -> Any:
+    """A ``preexec_fn`` pinning the child to the server's (0) or wrk's (1) CPU, when there are two."""
+    cpus = _cpus()
+    if cpus is None:
+        return None
+    chosen = cpus[which]
+    return lambda: os.sched_setaffinity(0, chosen)
 
 
 def _free_port() -> int:
@@ -83,7 +102,8 @@ def start(
     ]
     environ = {**os.environ, **(env or {})}
     proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=environ
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=environ,
+        preexec_fn=_pinned(0),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -132,7 +152,7 @@ def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> 
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
     if script:
         argv += ["-s", script]
-    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True, preexec_fn=_pinned(1)).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error responses under load:\n{out}")
