@@ -19,10 +19,11 @@ from . import _errors as errors
 from ._builtins import register_builtins, served_spec
 from ._errors import PROBLEM_JSON, ApiError, problem_body
 from ._observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, request_id_from
+from ._responses import ResponseValidator
 from ._routing import endpoint_name, flask_rule
 from ._security import decorate_handler, security_guard
 from ._service import BoundOperation, Service
-from ._validation import RequestValidator, ResponseValidator
+from ._validation import RequestValidator
 from .tasks import attach as attach_tasks
 
 Guard = Callable[[Any], None]

@@ -39,10 +39,11 @@ from ._fakecontrol import FakeState, control_routes, credential_names, fingerpri
 from ._fakedata import response_example
 from ._models import ModelRegistry
 from ._observability import REQUEST_ID_HEADER, request_id_from
+from ._responses import unpack_result
 from ._routing import flask_rule
 from ._schema import SchemaCompiler
 from ._spec import Operation, Spec, load_spec
-from ._validation import RequestValidator, _unpack, python_name
+from ._validation import RequestValidator, python_name
 
 __all__ = ["FakeContext", "FakeState", "create_fake_app", "default_handlers", "fake_procs", "fingerprint",
            "serve_fake"]
@@ -128,7 +129,7 @@ class _Endpoint:
             success = sorted(int(s) for s in self.op.responses if s.isdigit() and int(s) < 400)
             answer = self.declared(success[0] if success else 200)
             return answer or Response(b"{}", status=200, mimetype="application/json")
-        body, status, headers = _unpack(self.handler(fake, **kwargs), 200)
+        body, status, headers = unpack_result(self.handler(fake, **kwargs), 200)
         declared = self.op.responses.get(str(status)) or self.op.responses.get("default")
         if declared is None:
             raise InternalError(f"fake handler {self.op.operation_id} answered undeclared status {status}")
