@@ -414,6 +414,79 @@ def test_bad_auth_config_stops_start_up(tmp_path: Path) -> None:
             create_app(service)
 
 
+# ---- cookies and cross-site writes (CSRF) -------------------------------------------------------
+
+
+def _cookie_service(tmp_path: Path) -> Service:
+    api = {
+        "swagger": "2.0",
+        "info": {"title": "t", "version": "1"},
+        "securityDefinitions": BEARER,
+        "security": [{"bearer": []}],
+        "paths": {
+            "/notes": {
+                "get": {"operationId": "read", "responses": {"200": {"description": "ok", "schema": {}}}},
+                "post": {"operationId": "write", "responses": {"204": {"description": "written"}}},
+            }
+        },
+    }
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "api.yaml").write_text(yaml.safe_dump(api))
+    config = {"port": 1, "auth": {"cookie_origins": ["https://app.example.com"]}}
+    (tmp_path / "service.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "handlers.py").write_text(
+        "from pathlib import Path\n"
+        "def read():\n    return {}\n"
+        "def write():\n"
+        "    with open(Path(__file__).with_name('writes.log'), 'a') as f:\n        f.write('w\\n')\n"
+        "    return None, 204\n"
+    )
+    return Service.load(tmp_path, environ={"MACARON_JWT_SECRET": "s" * 40})
+
+
+def test_a_cookie_authenticated_write_from_another_site_is_refused(tmp_path: Path) -> None:
+    service = _cookie_service(tmp_path)
+    token = generate_token("alice", service=service)
+    with serve_app(create_app(service)) as url:
+        host = url.removeprefix("http://")
+
+        def write(**headers: str) -> requests.Response:
+            return requests.post(url + "/notes", headers={"Cookie": f"token={token}", **headers}, timeout=10)
+
+        for refused in (
+            write(Origin="https://evil.example"),
+            write(Origin="null"),
+            write(**{"Sec-Fetch-Site": "cross-site"}),
+            write(**{"Sec-Fetch-Site": "same-site"}),
+        ):
+            problem = assert_problem(refused, 403, "CSRF_REJECTED")
+            assert token not in refused.text and "Authorization: Bearer" in problem["detail"]
+        assert not (tmp_path / "writes.log").exists()  # the handler never ran
+        allowed = [
+            write(Origin=f"http://{host}"),
+            write(Origin=f"https://{host}"),  # TLS ended by a proxy in front
+            write(Origin="https://app.example.com"),  # auth.cookie_origins
+            write(**{"Sec-Fetch-Site": "same-origin"}),
+            write(),  # no browser headers: curl, a script — not a CSRF vector
+        ]
+        assert [r.status_code for r in allowed] == [204] * 5
+        header = requests.post(url + "/notes", headers={"Authorization": f"Bearer {token}",
+                                                        "Origin": "https://evil.example"}, timeout=10)
+        assert header.status_code == 204  # a header token is never sent by a browser on its own
+        read = requests.get(url + "/notes", headers={"Cookie": f"token={token}", "Origin": "https://evil.example",
+                                                     "Sec-Fetch-Site": "cross-site"}, timeout=10)
+        assert read.status_code == 200  # reads are not writes
+    assert (tmp_path / "writes.log").read_text().count("w") == 6
+
+
+def test_cookie_origins_must_be_origins(tmp_path: Path) -> None:
+    for i, origins in enumerate([["app.example.com"], ["https://app.example.com/path"], "https://a.example"]):
+        service = Service.load(_service_dir(tmp_path / f"o{i}", [], BEARER, {"auth": {"cookie_origins": origins}}),
+                               environ={})
+        with pytest.raises(ConfigError, match="cookie_origins"):
+            create_app(service)
+
+
 # ---- the log audit -----------------------------------------------------------------------------
 
 

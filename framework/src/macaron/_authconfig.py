@@ -10,6 +10,8 @@ Config keys (all optional) and their defaults::
       ttl: 3600               # default lifetime of generate_token(), seconds
       service_ttl: 60         # lifetime of service_token() tokens, seconds
       cookie: token           # cookie read when there is no Authorization header
+      cookie_origins: []      # other origins (https://app.example.com) whose pages may send writes
+                              # authenticated by that cookie; the service's own origin always may
       secret: null            # HS256: a key under 'secrets:'; default: secrets.jwt_secret when declared,
                               #        else the environment variable MACARON_JWT_SECRET
       private_key: null       # RS256/ES256 issuer: a key under 'secrets:' holding the PEM private key
@@ -43,6 +45,7 @@ _KNOWN = frozenset(
         "ttl",
         "service_ttl",
         "cookie",
+        "cookie_origins",
         "secret",
         "private_key",
         "public_key",
@@ -63,6 +66,7 @@ class AuthSettings:
     ttl: int
     service_ttl: int
     cookie: str
+    cookie_origins: frozenset[str]
     secret: str | None
     private_key: str | None
     public_key: str | None
@@ -100,6 +104,11 @@ class AuthSettings:
             raise ConfigError(
                 f"{where}: private_key, public_key and jwks_url are for RS256/ES256, but algorithm is HS256"
             )
+        origins = raw.get("cookie_origins") or []
+        if not isinstance(origins, list) or not all(
+            isinstance(o, str) and o.startswith(("http://", "https://")) and o.count("/") == 2 for o in origins
+        ):
+            raise ConfigError(f"{where}.cookie_origins: a list of origins like 'https://app.example.com' (no path)")
         if algorithm != "HS256" and opt["secret"]:
             raise ConfigError(f"{where}: 'secret' is for HS256, but algorithm is {algorithm}")
         return cls(
@@ -110,6 +119,7 @@ class AuthSettings:
             ttl=ttl,
             service_ttl=service_ttl,
             cookie=str(raw.get("cookie") or "token"),
+            cookie_origins=frozenset(o.rstrip("/").lower() for o in origins),
             jwks_ttl=jwks_ttl,
             **opt,
         )

@@ -11,8 +11,15 @@ Token sources: ``Authorization: Bearer <jwt>`` (scheme case-insensitive), else t
 cookie named ``auth.cookie`` (default ``token``) holding ``Bearer <jwt>`` or the bare
 jwt. When a header is sent it alone counts; any other header form is a 401.
 
+A cookie is sent by the browser on requests other sites trigger too (CSRF). So a write
+(any method but GET, HEAD, OPTIONS) authenticated by the cookie must come from the service's
+own origin or one listed in ``auth.cookie_origins``: browsers say where a request comes from
+(``Sec-Fetch-Site``, ``Origin``), and one from elsewhere is a 403 ``CSRF_REJECTED``. A request
+with neither header is not a browser's and passes. The Authorization header is never sent by
+a browser on its own, so it needs no such check.
+
 Failures: 401 ``AUTHORIZATION_HEADER_MISSING`` / ``TOKEN_INVALID`` / ``TOKEN_EXPIRED``,
-403 ``INSUFFICIENT_SCOPE``, each with ``WWW-Authenticate: Bearer realm=..., error=...``;
+403 ``INSUFFICIENT_SCOPE`` / ``CSRF_REJECTED``, each with ``WWW-Authenticate: Bearer realm=..., error=...``;
 503 ``AUTH_KEYS_UNAVAILABLE`` when a JWKS cannot be fetched. The detail never contains
 the token. On success the claims are ``g.macaron_claims`` and the raw token ``g.macaron_token``.
 """
@@ -150,6 +157,26 @@ def bearer_token(service: Service, cookie_name: str) -> str | None:
     return value
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def check_cookie_origin(trusted: frozenset[str]) -> None:
+    """403 ``CSRF_REJECTED`` when a browser sent this cookie-authenticated write from another origin."""
+    if request.method in _SAFE_METHODS:
+        return
+    origin = (request.headers.get("Origin") or "").rstrip("/").lower()
+    if origin:  # the same host under either scheme: a proxy may have ended TLS before this worker
+        if origin.partition("://")[2] == request.host.lower() or origin in trusted:
+            return
+    elif (request.headers.get("Sec-Fetch-Site") or "").lower() in ("", "same-origin", "none"):
+        return  # no header at all: not a browser; "none": the user typed it
+    raise Forbidden(
+        f"a write authenticated by the token cookie must come from this service's own pages "
+        f"(origin {origin[:100] or 'not sent'}); send 'Authorization: Bearer <token>' instead",
+        code="CSRF_REJECTED",
+    )
+
+
 def authenticate(service: Service, needs: Requirement) -> dict[str, Any] | None:
     """Check the current request against ``needs``; set ``g.macaron_claims``; raise 401/403/503."""
     auth = authority(service)
@@ -165,6 +192,8 @@ def authenticate(service: Service, needs: Requirement) -> dict[str, Any] | None:
         )
     if auth.keys.missing:
         raise ServiceUnavailable(f"this service cannot verify tokens: {auth.keys.missing}", code="AUTH_NOT_CONFIGURED")
+    if "Authorization" not in request.headers:  # the token came from the cookie
+        check_cookie_origin(auth.settings.cookie_origins)
     try:
         claims = auth.verify(token)
     except TokenError as exc:
