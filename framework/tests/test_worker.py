@@ -176,6 +176,22 @@ def test_a_worker_restarted_after_a_sigkill_runs_scheduled_jobs_at_once(system: 
         assert any("released the scheduler lock" in e.get("message", "") for e in second.logs())
 
 
+def test_a_lock_held_under_this_processs_own_pid_is_an_earlier_life_and_is_freed(system: System) -> None:
+    """A restarted container keeps its hostname and its processes get the same low PIDs again:
+    a lock naming this host and our own pid was taken by the previous incarnation."""
+    import socket
+
+    from macaron._worker import release_dead_scheduler_locks
+
+    conn = connect(system.env["REDIS_URL"])
+    mine, other = (f"{'a' * 32}@{socket.gethostname()}:{os.getpid()}", f"{'b' * 32}@{socket.gethostname()}:1")
+    conn.set("rq:scheduler-lock:jobs.default", mine, ex=60)
+    conn.set("rq:scheduler-lock:jobs.slow", other, ex=60)  # pid 1 (init) is alive: left alone
+    release_dead_scheduler_locks(conn, ["jobs.default", "jobs.slow"], system.service)
+    assert conn.get("rq:scheduler-lock:jobs.default") is None
+    assert conn.get("rq:scheduler-lock:jobs.slow").decode() == other
+
+
 def test_a_live_schedulers_lock_is_left_alone(system: System) -> None:
     conn = connect(system.env["REDIS_URL"])
     lock = "rq:scheduler-lock:jobs.default"

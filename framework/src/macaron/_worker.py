@@ -259,7 +259,8 @@ def release_dead_scheduler_locks(connection: Any, queue_names: list[str], servic
             continue
         holder = holder.decode() if isinstance(holder, bytes) else str(holder)
         host, pids = _holder_processes(connection, holder)
-        if host != socket.gethostname() or not pids or any(_alive(pid) for pid in pids):
+        # a pid equal to ours belongs to an earlier life of this container (PIDs restart at 1 there)
+        if host != socket.gethostname() or not pids or any(p != os.getpid() and _alive(p) for p in pids):
             continue
         if connection.eval(_RELEASE_IF_HELD_BY, 1, key, holder):
             service.log.warning("released the scheduler lock of %s held by dead worker/scheduler %s", queue,
