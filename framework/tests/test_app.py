@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from macaron import Service, Unauthorized, create_app, current_service
+from macaron import Service, Unauthorized, client_address, create_app, current_service
 from macaron.testing import Api, assert_problem, serve_app
 
 from .conftest import FIXTURES, SHOP_ENV
@@ -37,6 +37,14 @@ def test_current_service_inside_a_request() -> None:
     with app.test_request_context("/ping"):
         assert current_service() is service
     assert app.extensions["macaron"] is service
+
+
+def test_client_address_is_the_peer_and_ignores_forwarded_headers() -> None:
+    app = create_app(Service.load(FIXTURES / "shop", environ=SHOP_ENV))
+    spoofed = {"X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9"}
+    with app.test_request_context("/ping", environ_base={"REMOTE_ADDR": "198.51.100.4"}, headers=spoofed):
+        assert client_address() == "198.51.100.4"
+    assert client_address() is None  # outside a request
 
 
 def test_each_app_has_its_own_metrics() -> None:

@@ -11,8 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import request
-from macaron import Conflict, FieldError, NotFound, Unauthorized, current_service, models
+from macaron import Conflict, FieldError, NotFound, Unauthorized, client_address, current_service, models
 from macaron.auth import generate_token, get_user_id
 from macaron.store import AlreadyExists
 
@@ -67,7 +66,7 @@ def signup(body: Any) -> tuple[dict[str, Any], int]:
 def login(body: Any) -> dict[str, Any]:
     email = body.email.strip().lower()
     failed = Unauthorized("wrong email or password", code="LOGIN_FAILED")
-    if not identity.password_ok(email, body.password, request.remote_addr):
+    if not identity.password_ok(email, body.password, client_address()):
         raise failed
     user = models().User.find_by("email", email)
     if user is None:  # an identity without a profile here: same answer, no hint

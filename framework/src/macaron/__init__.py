@@ -5,7 +5,7 @@ A service is a directory: a Swagger 2.0 spec (``api.yaml``), a config file
 :func:`create_app` turns it into a validated Flask app.
 """
 
-from ._app import create_app, current_service
+from ._app import client_address, create_app, current_service
 from ._config import Config, Secret, load_config
 from ._errors import (
     ApiError,
@@ -60,6 +60,7 @@ __all__ = [
     "UnsupportedMediaType",
     "ValidationFailed",
     "__version__",
+    "client_address",
     "create_app",
     "current_service",
     "load_config",

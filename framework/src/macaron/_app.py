@@ -44,6 +44,15 @@ def current_service() -> Service:
     return service
 
 
+def client_address() -> str | None:
+    """The network address of the current request's client (``REMOTE_ADDR``), for handlers that
+    pass it on (say, to an identity provider's brute-force protection). Behind a proxy or a load
+    balancer it is theirs: macaron does not trust ``X-Forwarded-For``. None outside a request."""
+    from flask import has_request_context
+
+    return request.remote_addr if has_request_context() else None
+
+
 def _http_to_api_error(exc: HTTPException) -> ApiError:
     if exc.code == 404:
         return errors.NotFound(f"no route matches {request.method} {request.path}", code="ROUTE_NOT_FOUND")
