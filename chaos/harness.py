@@ -145,10 +145,15 @@ class Chaos:
         return Counter(str(c["body"]["custom_args"]["mail_id"]) for c in self.sendgrid_calls()
                        if c["status"] is not None and 200 <= c["status"] < 300)
 
-    def queue_depth(self) -> int:
-        """Jobs waiting in the mail queue (from the mail service's /metrics)."""
-        for line in self.api("mail").get("/metrics").text.splitlines():
-            if line.startswith("macaron_task_queue_depth{") and 'queue="mail.default"' in line:
+    def mail_pipeline_idle(self) -> bool:
+        """No mail on its way: nothing waiting or running in the user service's queue (welcome and
+        reset mails are requested by its worker) nor in the mail queue."""
+        return all(self._task_gauge(service, gauge, f"{service}.default") == 0
+                   for service in ("user", "mail") for gauge in ("macaron_task_queue_depth", "macaron_task_started"))
+
+    def _task_gauge(self, service: str, gauge: str, queue: str) -> int:
+        for line in self.api(service).get("/metrics").text.splitlines():
+            if line.startswith(gauge + "{") and f'queue="{queue}"' in line:
                 return int(float(line.rsplit(" ", 1)[1]))
         return 0
 
