@@ -34,6 +34,20 @@ def test_the_bundle_itself_serves_and_passes_its_acceptance_tests(tmp_path: Path
         urllib.request.urlopen(f"{url}/ping", timeout=2)
 
 
+def test_a_service_with_a_sibling_fakes_and_tasks_is_smoke_tested_among_them(tmp_path: Path) -> None:
+    """The repo's user service: its bundle's server and worker run beside this checkout's mail
+    service (and worker), the Auth0 and SendGrid fakes and Redis; its acceptance tests pass there,
+    the journey's welcome mail included (bundle's worker → mail service → mail worker → SendGrid fake)."""
+    cfg = load_deploy_config(support.REAL_ROOT, "user")
+    bundle = build_bundle(cfg, tmp_path / "out", allow_dirty=True)  # a checkout being worked on
+    lines: list[str] = []
+    outcome = smoke_test(cfg, bundle, say=lines.append)
+    assert outcome.ok, outcome.output
+    assert "(its worker runs too)" in lines[1]
+    # every acceptance test passed (the journey included); only the fuzz test skips a non-local target
+    assert re.fullmatch(r"/ping and /version OK; acceptance: \d+ passed, 1 skipped in [\d.]+s", outcome.summary)
+
+
 def test_unpacking_keeps_modes(tmp_path: Path) -> None:
     write_zip(tmp_path / "b.zip", {"run.sh": (0o755, b"#!/bin/sh\n"), "data.txt": (0o644, b"x")})
     unpack(tmp_path / "b.zip", tmp_path / "out")

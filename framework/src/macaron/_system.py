@@ -14,6 +14,7 @@ import io
 import os
 import sys
 import tempfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,8 +30,11 @@ class LocalSystem:
     """Start with :meth:`start` (or ``with``); ``urls`` maps service and fake names to base URLs."""
 
     def __init__(self, root: Path, *, host: str = "127.0.0.1", env: dict[str, str] | None = None,
-                 redis_url: str | None = None, out: Any = None) -> None:
+                 redis_url: str | None = None, out: Any = None, without: Collection[str] = ()) -> None:
+        """``without``: services that get their port and wiring but no process (nor worker): a
+        stand-in serves them there, as the deploy's smoke test does with a bundle."""
         self.root = root.resolve()
+        self.without = frozenset(without)
         self.host = host
         self.extra_env = dict(env or {})
         self.redis_url = redis_url or os.environ.get("REDIS_URL")
@@ -40,6 +44,7 @@ class LocalSystem:
         self.data_dir = Path(tempfile.mkdtemp(prefix="macaron-system-"))
         self.supervisor = Supervisor(out=out or io.StringIO())
         self._redis: Any = None
+        self._needs_redis = False
 
     def _plan(self) -> tuple[list[Proc], list[Proc], list[Proc]]:
         services = discover_services(self.root)
@@ -74,18 +79,20 @@ class LocalSystem:
         service_procs = [
             Proc(name=config.name, argv=[*py, "serve", str(d), "--host", self.host, "--workers", "1"],
                  ready_url=f"{self.urls[config.name]}/ping")
-            for d, config in configs.items()
+            for d, config in configs.items() if config.name not in self.without
         ]
         from ._taskqueue import declares_tasks
 
+        with_tasks = [c.name for d, c in configs.items() if declares_tasks(d)]
+        self._needs_redis = bool(with_tasks)
         workers = [Proc(name=f"{c.name}-worker", argv=[*py, "worker", str(d)])
-                   for d, c in configs.items() if declares_tasks(d)]
+                   for d, c in configs.items() if c.name in with_tasks and c.name not in self.without]
         return fake_procs, service_procs, workers
 
     def start(self) -> LocalSystem:
         fakes, services, workers = self._plan()
         try:
-            if self.redis_url is None and workers:
+            if self.redis_url is None and self._needs_redis:
                 from ._redis import RedisServer
 
                 self._redis = RedisServer(self.data_dir / "redis").start()
@@ -107,6 +114,15 @@ class LocalSystem:
         """The private :class:`macaron._redis.RedisServer` (``stop()``/``start()`` to take Redis away and
         bring it back on the same port and data), or None when ``REDIS_URL`` pointed elsewhere."""
         return self._redis
+
+    def test_environ(self) -> dict[str, str]:
+        """What acceptance tests need to find this system: ``MACARON_TEST_URL_<SVC>`` per service,
+        ``MACARON_TEST_FAKE_<API>`` per fake (read by :class:`macaron.testing.SystemUnderTest`)."""
+        out = {}
+        for name, url in self.urls.items():
+            kind, key = ("FAKE", name.removeprefix("fake-")) if name.startswith("fake-") else ("URL", name)
+            out[f"MACARON_TEST_{kind}_{env_key(key)}"] = url
+        return out
 
     def logs(self) -> str:
         """Everything the system's processes have written so far."""

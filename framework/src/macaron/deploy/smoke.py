@@ -1,8 +1,13 @@
 """Smoke-test a bundle on this machine before anything reaches AWS.
 
 Unpack the zip into a temp dir, install its ``framework/`` into a fresh venv with pip (as the
-Dockerfile does: ``pip install ./framework``), start ``macaron serve`` from the unpacked tree
-on a free port, run the built-in checks and the acceptance tests against it, stop it.
+Dockerfile does: ``pip install ./framework``), start ``macaron serve`` (and ``macaron worker``
+when the service declares tasks) from the unpacked tree, run the built-in checks and the
+acceptance tests against it, stop it. What the service talks to comes from a
+:class:`macaron._system.LocalSystem` of this checkout started without that service — fakes of
+its external APIs, its sibling services with their workers, Redis — wired to the bundle's
+processes through the environment, as in ``nox -s test``: acceptance tests that sign up through
+Auth0 or wait for a mail run here as they do there.
 
 Why ``--no-deps`` into a venv that sees this environment's site-packages (a ``.pth`` line)
 rather than a full install: the dependencies are the framework's pinned ones, already
@@ -30,7 +35,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .._devenv import dev_environ
-from .._serve import free_port
 from .acceptance import Outcome, clean_environ, run_acceptance
 from .bundle import Bundle
 from .config import DeployConfig
@@ -116,24 +120,34 @@ def smoke_test(cfg: DeployConfig, bundle: Bundle, *, pytest_args: Sequence[str] 
                startup_timeout: float = 30.0, say: Callable[[str], None] | None = None) -> Outcome:
     """Serve ``bundle`` from an unpacked copy and run the acceptance checks against it."""
     report = say or (lambda text: None)
-    with tempfile.TemporaryDirectory(prefix="macaron-smoke-") as tmp:
+    from .._system import LocalSystem
+    from .._taskqueue import declares_tasks
+
+    with tempfile.TemporaryDirectory(prefix="macaron-smoke-") as tmp, \
+            LocalSystem(cfg.root, without={cfg.service}) as around:
         app = Path(tmp) / "app"
         unpack(bundle.path, app)
         python = make_venv(Path(tmp) / "venv")
         where = install_framework(python, app / "framework")
         report(f"installed the bundle's framework into a temp venv ({where})")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = Path(tmp) / "serve.log"
+        url = around.urls[cfg.service]
+        env = {**smoke_environ(cfg), **around.env}
         macaron = python.parent / "macaron"
-        with log.open("wb") as sink:
-            proc = subprocess.Popen(
-                [str(macaron), "serve", f"services/{cfg.service}", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=app, env=smoke_environ(cfg), stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-            try:
-                wait_ready(proc, url, log, startup_timeout)
-                report(f"macaron serve from the unpacked bundle answers {url}/ping")
-                return run_acceptance(cfg.root, cfg.service, url, pytest_args=pytest_args)
-            finally:
+        argvs = [[str(macaron), "serve", f"services/{cfg.service}", "--host", "127.0.0.1",
+                  "--port", url.rsplit(":", 1)[1]]]
+        if declares_tasks(app / "services" / cfg.service):
+            argvs.append([str(macaron), "worker", f"services/{cfg.service}"])
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            for i, argv in enumerate(argvs):
+                with (Path(tmp) / f"smoke-{i}.log").open("wb") as sink:
+                    procs.append(subprocess.Popen(argv, cwd=app, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                                  start_new_session=True))
+            wait_ready(procs[0], url, Path(tmp) / "smoke-0.log", startup_timeout)
+            report(f"macaron serve from the unpacked bundle answers {url}/ping"
+                   + (" (its worker runs too)" if len(procs) > 1 else ""))
+            return run_acceptance(cfg.root, cfg.service, url, pytest_args=pytest_args,
+                                  env={**clean_environ(cfg.root), **dev_environ(cfg.root), **around.test_environ()})
+        finally:
+            for proc in procs:
                 stop(proc)
