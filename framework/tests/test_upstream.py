@@ -47,3 +47,12 @@ def test_reraise_leaves_everything_else_a_gateway_error(err: UpstreamError) -> N
     with pytest.raises(UpstreamError) as caught:
         err.reraise()
     assert caught.value is err and caught.value.status in (502, 504)
+
+
+@pytest.mark.parametrize(
+    ("status", "permanent"),
+    [(400, True), (401, True), (404, True), (409, True), (408, False), (429, False), (500, False), (503, False),
+     (None, False)],
+)
+def test_permanent_is_a_refusal_the_callee_would_repeat(status: int | None, permanent: bool) -> None:
+    assert UpstreamError("mail", "sendMail", upstream_status=status).permanent is permanent

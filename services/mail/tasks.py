@@ -25,12 +25,6 @@ def _templates(service: Any) -> Any:
     return service.extensions.setdefault("mail.templates", load_templates(service.directory / "templates"))
 
 
-def _permanent(err: UpstreamError) -> bool:
-    """A refusal SendGrid will repeat (bad request, bad key): retrying cannot help."""
-    status = err.upstream_status
-    return status is not None and 400 <= status < 500 and status not in (408, 429)
-
-
 def _sendgrid_send(service: Any, mail: Any) -> str | None:
     template = pick(_templates(service), mail.template)
     rendered = render(template, mail.data or {})
@@ -72,7 +66,7 @@ def deliver(mail_id: str) -> str:
         if message_id is None:
             message_id = tasks.once("sendgrid", _sendgrid_send, service, mail)
     except UpstreamError as err:
-        last = ctx.attempt > RETRIES or _permanent(err)
+        last = ctx.attempt > RETRIES or err.permanent  # a refusal SendGrid will repeat
         mail.status = "failed" if last else "queued"
         mail.last_error = f"{err.code}: {err.detail}"[:500]
         mail.save()

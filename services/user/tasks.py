@@ -25,8 +25,7 @@ def request_mail(to: str, template: str, data: dict[str, Any], idempotency_key: 
             _idempotency_key=idempotency_key,
         )
     except UpstreamError as err:
-        status = err.upstream_status
-        if status is not None and 400 <= status < 500 and status not in (408, 429):
+        if err.permanent:
             current_service().log.error(
                 "the mail service refused the %s mail: %s", template, err.detail,
                 extra={"template": template, "upstream": err.extra.get("upstream")},

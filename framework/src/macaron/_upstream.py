@@ -71,6 +71,12 @@ class UpstreamError(ApiError):
         return f"{self.callee} answered {self.upstream_status} to {self.operation}{rid}"
 
     @property
+    def permanent(self) -> bool:
+        """A refusal the callee will repeat (a 4xx other than 408 and 429): retrying cannot help."""
+        status = self.upstream_status
+        return status is not None and 400 <= status < 500 and status not in (408, 429)
+
+    @property
     def problem(self) -> dict[str, Any] | None:
         """The callee's error body when it is a JSON object."""
         return self.body if isinstance(self.body, dict) else None
