@@ -148,14 +148,13 @@ class Chaos:
     def mail_pipeline_idle(self) -> bool:
         """No mail on its way: nothing waiting or running in the user service's queue (welcome and
         reset mails are requested by its worker) nor in the mail queue."""
-        return all(self._task_gauge(service, gauge, f"{service}.default") == 0
-                   for service in ("user", "mail") for gauge in ("macaron_task_queue_depth", "macaron_task_started"))
-
-    def _task_gauge(self, service: str, gauge: str, queue: str) -> int:
-        for line in self.api(service).get("/metrics").text.splitlines():
-            if line.startswith(gauge + "{") and f'queue="{queue}"' in line:
-                return int(float(line.rsplit(" ", 1)[1]))
-        return 0
+        gauges = ("macaron_task_queue_depth{", "macaron_task_started{")
+        for service in ("user", "mail"):
+            queue = f'queue="{service}.default"'
+            for line in self.api(service).get("/metrics").text.splitlines():
+                if line.startswith(gauges) and queue in line and float(line.rsplit(" ", 1)[1]) != 0:
+                    return False
+        return True
 
     def mail_status(self, mail_id: str) -> dict[str, Any]:
         status: dict[str, Any] = self.api("mail", self.mail_token()).get(f"/v1/mails/{mail_id}").json()

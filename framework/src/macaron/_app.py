@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from . import _errors as errors
@@ -48,8 +48,6 @@ def client_address() -> str | None:
     """The network address of the current request's client (``REMOTE_ADDR``), for handlers that
     pass it on (say, to an identity provider's brute-force protection). Behind a proxy or a load
     balancer it is theirs: macaron does not trust ``X-Forwarded-For``. None outside a request."""
-    from flask import has_request_context
-
     return request.remote_addr if has_request_context() else None
 
 

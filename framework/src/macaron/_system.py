@@ -44,9 +44,9 @@ class LocalSystem:
         self.data_dir = Path(tempfile.mkdtemp(prefix="macaron-system-"))
         self.supervisor = Supervisor(out=out or io.StringIO())
         self._redis: Any = None
-        self._needs_redis = False
 
-    def _plan(self) -> tuple[list[Proc], list[Proc], list[Proc]]:
+    def _plan(self) -> tuple[list[Proc], list[Proc], list[Proc], bool]:
+        """The fakes, services and workers to start, and whether any service (started or not) needs Redis."""
         services = discover_services(self.root)
         configs = {d: load_config(d, environ={**dev_environ(self.root), **os.environ}) for d in services}
         from ._siblings import check_apart  # no two services sharing a table or an audience
@@ -83,16 +83,15 @@ class LocalSystem:
         ]
         from ._taskqueue import declares_tasks
 
-        with_tasks = [c.name for d, c in configs.items() if declares_tasks(d)]
-        self._needs_redis = bool(with_tasks)
+        with_tasks = {d: c for d, c in configs.items() if declares_tasks(d)}
         workers = [Proc(name=f"{c.name}-worker", argv=[*py, "worker", str(d)])
-                   for d, c in configs.items() if c.name in with_tasks and c.name not in self.without]
-        return fake_procs, service_procs, workers
+                   for d, c in with_tasks.items() if c.name not in self.without]
+        return fake_procs, service_procs, workers, bool(with_tasks)
 
     def start(self) -> LocalSystem:
-        fakes, services, workers = self._plan()
+        fakes, services, workers, needs_redis = self._plan()
         try:
-            if self.redis_url is None and self._needs_redis:
+            if self.redis_url is None and needs_redis:
                 from ._redis import RedisServer
 
                 self._redis = RedisServer(self.data_dir / "redis").start()

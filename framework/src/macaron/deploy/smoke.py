@@ -131,7 +131,7 @@ def smoke_test(cfg: DeployConfig, bundle: Bundle, *, pytest_args: Sequence[str] 
         where = install_framework(python, app / "framework")
         report(f"installed the bundle's framework into a temp venv ({where})")
         url = around.urls[cfg.service]
-        env = {**smoke_environ(cfg), **around.env}
+        base = smoke_environ(cfg)
         macaron = python.parent / "macaron"
         argvs = [[str(macaron), "serve", f"services/{cfg.service}", "--host", "127.0.0.1",
                   "--port", url.rsplit(":", 1)[1]]]
@@ -141,13 +141,14 @@ def smoke_test(cfg: DeployConfig, bundle: Bundle, *, pytest_args: Sequence[str] 
         try:
             for i, argv in enumerate(argvs):
                 with (Path(tmp) / f"smoke-{i}.log").open("wb") as sink:
-                    procs.append(subprocess.Popen(argv, cwd=app, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                    procs.append(subprocess.Popen(argv, cwd=app, env={**base, **around.env}, stdout=sink,
+                                                  stderr=subprocess.STDOUT,
                                                   start_new_session=True))
             wait_ready(procs[0], url, Path(tmp) / "smoke-0.log", startup_timeout)
             report(f"macaron serve from the unpacked bundle answers {url}/ping"
                    + (" (its worker runs too)" if len(procs) > 1 else ""))
             return run_acceptance(cfg.root, cfg.service, url, pytest_args=pytest_args,
-                                  env={**clean_environ(cfg.root), **dev_environ(cfg.root), **around.test_environ()})
+                                  env={**base, **around.test_environ()})
         finally:
             for proc in procs:
                 stop(proc)
