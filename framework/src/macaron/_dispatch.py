@@ -1,0 +1,196 @@
+"""The WSGI entry of a service's app: spec operations answered without Flask's response pipeline.
+
+Flask still receives every request: it builds the request, matches the route and pushes its
+request context, so ``flask.request``, ``g`` and ``current_app`` work in guards and handlers as
+anywhere. A matched spec operation then runs (guards → validation → handler → response
+validation) and its bytes go straight to the WSGI server: no ``Response`` object, no hook lists
+to walk, no session to open or save. That machinery is about a fifth of a request's time in
+process (docs/benchmarks.md) and an operation uses none of it.
+
+Built-ins, 404/405, ``HEAD`` and ``OPTIONS``, answers with extra headers and the test client's
+preserved contexts take Flask's ordinary path. Both paths give the same status line, headers,
+problem+json body, log line and metrics (``tests/test_dispatch.py`` compares them).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.utils import get_content_type
+
+from . import _errors as errors
+from ._errors import PROBLEM_JSON, ApiError, problem_body
+from ._observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, ServiceLogger, request_id_from
+
+Parts = tuple[bytes, int, dict[str, str]]  # body, status, extra headers: what an operation answers
+StartResponse = Callable[..., Any]
+_PROBLEM_TYPE = get_content_type(PROBLEM_JSON, "utf-8")  # what Response(mimetype=...) sends
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A spec operation as the dispatcher calls it: its method, its body's type, and
+    ``call(path_args) -> (body, status, headers)``, which raises on any failure."""
+
+    method: str
+    content_type: str
+    call: Callable[[dict[str, str]], Parts]
+
+    def response(self, body: bytes, status: int, headers: dict[str, str]) -> Response:
+        """An answer as a Flask ``Response``; without a body, without a Content-Type."""
+        response = Response(body, status=status, headers=headers, mimetype=self.content_type if body else None)
+        if not body and "Content-Type" not in headers:  # Flask's default type is text/html
+            del response.headers["Content-Type"]
+        return response
+
+
+class RequestRecord:
+    """What every request of a service gets, on either path: a request id and a timer at the
+    start; one log line, the metrics and the ``X-Request-ID`` header at the end; and every
+    exception turned into an :class:`ApiError` (5xx reported with the request's context)."""
+
+    def __init__(self, log: ServiceLogger, metrics: Metrics, report: Callable[[ApiError, BaseException], None]):
+        self.log = log
+        self.metrics = metrics
+        self.report = report
+
+    def begin(self, ctx: Any, environ: dict[str, Any]) -> None:
+        ctx.macaron_start = time.perf_counter()
+        ctx.macaron_request_id = request_id_from(environ.get(REQUEST_ID_ENVIRON))
+
+    def end(self, ctx: Any, req: Any, status: int) -> str:
+        """Log the request's line and count it; returns its request id."""
+        request_id = getattr(ctx, "macaron_request_id", None) or request_id_from(None)
+        seconds = time.perf_counter() - getattr(ctx, "macaron_start", time.perf_counter())
+        operation = getattr(ctx, "macaron_operation", None) or (req.endpoint or "unmatched").removeprefix("builtin.")
+        claims = getattr(ctx, "macaron_claims", None)
+        method, path = req.method, req.path
+        self.metrics.observe(operation, method, status, seconds)
+        self.log.request_line(
+            f"{method} {path} {status}",
+            {
+                "request_id": request_id,
+                "method": method,
+                "path": path,
+                "operation": operation,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "user": claims.get("sub") if isinstance(claims, dict) else None,
+            },
+        )
+        return request_id
+
+    def error(self, exc: Exception) -> ApiError:
+        """The problem an exception is answered with."""
+        if isinstance(exc, ApiError):
+            error = exc
+        elif isinstance(exc, HTTPException):
+            error = http_to_api_error(exc)
+        else:
+            error = errors.InternalError(
+                f"an internal error occurred; quote request id {g.get('macaron_request_id')} when reporting it"
+            )
+        if error.status >= 500:
+            self.report(error, exc)
+        return error
+
+    def answer(self, op: Operation, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Run ``op`` for the current request and write its answer (the fast path)."""
+        ctx = g._get_current_object()
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        self.begin(ctx, environ)
+        try:
+            body, status, headers = op.call(req.view_args)
+            content_type = op.content_type
+            response = op.response if headers or status < 200 or status in (204, 304) else None
+        except Exception as exc:
+            error = self.error(exc)
+            body, status, headers = problem_body(error, ctx.macaron_request_id), error.status, error.headers
+            content_type = _PROBLEM_TYPE
+            response = problem_response if headers else None
+        request_id = self.end(ctx, req, status)
+        if response is not None:  # rarer shapes: werkzeug applies its rules (Location, 204, 304...)
+            answer = response(body, status, headers)
+            answer.headers[REQUEST_ID_HEADER] = request_id
+            return answer(environ, start_response)  # type: ignore[no-any-return]
+        if body:
+            wsgi_headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        else:
+            wsgi_headers = [("Content-Length", "0")]
+        wsgi_headers.append((REQUEST_ID_HEADER, request_id))
+        start_response(status_line(status), wsgi_headers)
+        return [body] if body and environ["REQUEST_METHOD"] != "HEAD" else []
+
+
+def problem_response(body: bytes, status: int, headers: dict[str, str]) -> Response:
+    """A problem+json body as a Flask ``Response``."""
+    response = Response(body, status=status, mimetype=PROBLEM_JSON)
+    for key, value in headers.items():
+        response.headers[key] = value
+    return response
+
+
+def status_line(status: int) -> str:
+    """``201`` → ``"201 CREATED"``, the status line werkzeug writes."""
+    return f"{status} {HTTP_STATUS_CODES.get(status, 'unknown').upper()}"
+
+
+class MacaronFlask(Flask):
+    """Flask, with spec operations answered on the fast path (see the module's docstring)."""
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self.macaron_operations: dict[str, Operation] = {}  # by endpoint name
+        self.macaron_record: RequestRecord | None = None
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        record = self.macaron_record
+        if record is None or "werkzeug.debug.preserve_context" in environ:
+            return super().wsgi_app(environ, start_response)
+        ctx = self.request_context(environ)
+        error: BaseException | None = None
+        try:
+            try:
+                ctx.push()
+                rule = ctx.request.url_rule
+                op = self.macaron_operations.get(rule.endpoint) if rule is not None else None
+                if op is not None and ctx.request.method == op.method:
+                    return record.answer(op, environ, start_response)
+                response = self.full_dispatch_request()
+            except Exception as exc:
+                error = exc
+                response = self.handle_exception(exc)
+            except:  # what Flask's wsgi_app does: the context still pops, with the error
+                error = sys.exc_info()[1]
+                raise
+            return response(environ, start_response)  # type: ignore[no-any-return]
+        finally:
+            if error is not None and self.should_ignore_error(error):
+                error = None
+            ctx.pop(error)
+
+
+def http_to_api_error(exc: HTTPException) -> ApiError:
+    """A werkzeug HTTP exception (no route, wrong method, body too large...) as an ApiError."""
+    if exc.code == 404:
+        return errors.NotFound(f"no route matches {request.method} {request.path}", code="ROUTE_NOT_FOUND")
+    if exc.code == 405:
+        allowed = getattr(exc, "valid_methods", None) or []
+        return errors.MethodNotAllowed(
+            f"{request.method} is not allowed on {request.path}",
+            headers={"Allow": ", ".join(sorted(allowed))} if allowed else None,
+        )
+    if exc.code == 413:
+        limit = request.max_content_length
+        return errors.PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
+    if exc.code == 415:
+        return errors.UnsupportedMediaType(exc.description)
+    code = (exc.name or "HTTP_ERROR").upper().replace(" ", "_").replace("'", "")
+    return ApiError(exc.description, status=exc.code or 500, code=code, title=exc.name)
