@@ -63,3 +63,59 @@ def test_registry_lookup(shop_service: Service) -> None:
     assert shop_service.models.get("Nope") is None
     with pytest.raises(AttributeError):
         _ = shop_service.models.Nope
+
+
+TREE = {"label": "a", "children": [{"label": "b", "children": [{"label": "c"}]}, {"label": "d"}]}
+
+
+def _tree() -> dict:
+    return {"label": "a", "children": [{"label": "b", "children": [{"label": "c"}]}, {"label": "d"}]}
+
+
+def test_a_model_from_json_is_serialised_without_building_its_nested_models(shop_service: Service) -> None:
+    Node, registry = shop_service.models.Node, shop_service.models
+    source = _tree()
+    tree = registry.build(Node, source)
+    assert tree._dump(False) is source  # what a response renders: the JSON as it came, no walk
+    copy = tree.to_json()
+    assert copy == TREE and copy is not source and copy["children"][0] is not source["children"][0]
+    copy["children"].clear()  # the public JSON form is the caller's to change
+    assert tree.to_json() == TREE
+
+
+def test_nested_models_are_built_on_first_use_and_the_source_json_never_changes(shop_service: Service) -> None:
+    Node, registry = shop_service.models.Node, shop_service.models
+    source = _tree()
+    tree = registry.build(Node, source)
+    assert tree.label == "a" and tree._raw  # a scalar read builds nothing
+    child = tree.children[0]
+    assert type(child) is Node and type(child.children[0]) is Node
+    child.children[0].label = "changed"
+    tree.children.append(Node(label="e"))
+    assert source == TREE  # the JSON the model came from is untouched
+    assert tree.to_json() == {
+        "label": "a",
+        "children": [{"label": "b", "children": [{"label": "changed"}]}, {"label": "d"}, {"label": "e"}],
+    }
+    assert tree._dump(False) == tree.to_json()
+
+
+def test_setting_or_deleting_on_a_model_from_json_keeps_its_nested_models(shop_service: Service) -> None:
+    Node, registry = shop_service.models.Node, shop_service.models
+    tree = registry.build(Node, _tree())
+    tree.label = "root"
+    assert type(tree.children[1]) is Node
+    del tree.children
+    assert tree.to_json() == {"label": "root"} and tree.children is None
+    again = registry.build(Node, _tree())
+    assert again == Node.from_json(TREE) and dict(again)["label"] == "a"
+    assert repr(registry.build(Node, _tree())).startswith("Node(label='a', children=[Node(label='b'")
+
+
+def test_from_json_copies_what_it_is_given(shop_service: Service) -> None:
+    Node = shop_service.models.Node
+    source = _tree()
+    tree = Node.from_json(source)
+    source["children"][0]["label"] = "mutated"
+    source["label"] = "mutated"
+    assert tree.to_json() == TREE

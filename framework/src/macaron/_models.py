@@ -1,7 +1,9 @@
 """Models: one Python class per object definition of a spec.
 
 A model wraps a plain dict (its JSON form) and gives attribute access to the declared
-properties. Nested ``$ref`` properties and arrays of them become nested models;
+properties. Nested ``$ref`` properties and arrays of them become nested models, built on
+first use: a model made from JSON (a request body, a client's answer, a stored item) keeps
+that JSON as it came until it is touched, so echoing it back costs no walk either way;
 ``allOf: [{$ref: Base}, ...]`` becomes a subclass of ``Base``. Classes are built at
 start-up with ``type()`` (no generated source), registered per service, and validated
 through the same compiled validators as requests.
@@ -26,40 +28,41 @@ class Model:
     __registry__: ClassVar[ModelRegistry]
     __validator__: ClassVar[Validator]
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "_raw")  # _raw: _data is the JSON the model was built from, untouched
 
     def __init__(self, **fields: Any) -> None:
-        object.__setattr__(self, "_data", {})
-        for key, value in fields.items():
-            self._data[key] = value
+        object.__setattr__(self, "_data", dict(fields))
+        object.__setattr__(self, "_raw", False)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
         data = object.__getattribute__(self, "_data")
         if name in data:
+            if self._raw and name in type(self).__nested__:
+                data = self._materialise()
             return data[name]
         if name in type(self).__properties__:
             return None
         raise AttributeError(f"{type(self).__model_name__} has no property {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._data[name] = value
+        self._materialise()[name] = value
 
     def __delattr__(self, name: str) -> None:
-        self._data.pop(name, None)
+        self._materialise().pop(name, None)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.to_json() == other.to_json()  # type: ignore[attr-defined]
+        return type(other) is type(self) and self._dump(False) == other._dump(False)  # type: ignore[attr-defined]
 
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value, like dict
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self._data.items())
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._materialise().items())
         return f"{type(self).__model_name__}({fields})"
 
     def __iter__(self) -> Iterator[tuple[str, Any]]:
-        return iter(self._data.items())
+        return iter(self._materialise().items())
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, validate: bool = True) -> Any:
@@ -68,12 +71,27 @@ class Model:
             _, errors = cls.__validator__(dict(data), [])
             if errors:
                 raise ValidationFailed(f"not a valid {cls.__model_name__}", errors=errors)
-        return cls.__registry__.build(cls, data)
+        return cls.__registry__.build(cls, _dump(data, True))  # a copy: the caller keeps its dict
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON form: nested models serialised, unset non-nullable ``None`` fields dropped."""
+        """The JSON form, a fresh copy: nested models serialised, unset non-nullable ``None``
+        fields dropped (values that came from JSON are kept as they came)."""
+        return self._dump(True)
+
+    def _dump(self, fresh: bool) -> dict[str, Any]:
+        """The JSON form; ``fresh=False`` may share the JSON the model was built from (for
+        serialising it at once, never to keep or change)."""
+        if self._raw:
+            return _dump(self._data, True) if fresh else self._data
         nullable = type(self).__nullable__
-        return {k: _dump(v) for k, v in self._data.items() if v is not None or k in nullable}
+        return {k: _dump(v, fresh) for k, v in self._data.items() if v is not None or k in nullable}
+
+    def _materialise(self) -> dict[str, Any]:
+        """Replace nested JSON by nested models (in a new dict: the JSON given is never changed)."""
+        if self._raw:
+            object.__setattr__(self, "_data", self.__registry__.nest(type(self), self._data))
+            object.__setattr__(self, "_raw", False)
+        return self._data
 
     def validate(self) -> None:
         """Raise :class:`ValidationFailed` naming every field that breaks the spec."""
@@ -85,15 +103,15 @@ class Model:
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def _dump(value: Any) -> Any:
+def _dump(value: Any, fresh: bool) -> Any:
     if type(value) in _SCALARS:  # most values: one set lookup instead of three isinstance checks
         return value
     if isinstance(value, Model):
-        return value.to_json()
+        return value._dump(fresh)
     if isinstance(value, list):
-        return [_dump(v) for v in value]
+        return [_dump(v, fresh) for v in value]
     if isinstance(value, dict):
-        return {k: _dump(v) for k, v in value.items()}
+        return {k: _dump(v, fresh) for k, v in value.items()}
     return value
 
 
@@ -190,8 +208,14 @@ class ModelRegistry:
         return self._classes.get(name)
 
     def build(self, cls: type[Model], data: Mapping[str, Any]) -> Model:
-        """Build ``cls`` from (already valid) JSON data, nested models included."""
+        """A ``cls`` over (already valid) JSON data; nested models are built on first use."""
         obj = cls.__new__(cls)
+        object.__setattr__(obj, "_data", data if type(data) is dict else dict(data))
+        object.__setattr__(obj, "_raw", True)
+        return obj
+
+    def nest(self, cls: type[Model], data: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``data`` with the JSON of ``cls``'s nested properties built into models."""
         values = dict(data)
         for prop, (kind, ref) in cls.__nested__.items():
             value = values.get(prop)
@@ -204,5 +228,4 @@ class ModelRegistry:
                 values[prop] = [self.build(sub, v) if isinstance(v, _MAPPING) else v for v in value]
             elif kind == "map" and isinstance(value, _MAPPING):
                 values[prop] = {k: self.build(sub, v) if isinstance(v, _MAPPING) else v for k, v in value.items()}
-        object.__setattr__(obj, "_data", values)
-        return obj
+        return values

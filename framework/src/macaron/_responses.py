@@ -46,7 +46,7 @@ class ResponseValidator:
         if declared is None:
             self._fail(f"status {status} is not declared", [])
         if isinstance(body, Model):
-            body = body.to_json()
+            body = body._dump(False)  # encoded below and dropped: may share the model's JSON
         if declared.validator is None:
             if body not in (None, {}, b"", ""):
                 self._fail(f"status {status} declares no body, but the handler returned one", [])
@@ -87,13 +87,13 @@ def unpack_result(result: Any, default_status: int) -> tuple[Any, int, dict[str,
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Model):
-        return value.to_json()
+        return value._dump(False)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _plain(body: Any) -> Any:
     if isinstance(body, Model):
-        return body.to_json()
+        return body._dump(False)
     if isinstance(body, list):
         return [_plain(b) for b in body]
     if isinstance(body, dict) and any(isinstance(v, (Model, list, dict)) for v in body.values()):
