@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, has_request_context, request
 from macaron import Service, Unauthorized, create_app
 from macaron._dispatch import status_line
 from macaron.testing import capture_logs
@@ -107,8 +107,6 @@ def test_errors_outside_operations_keep_the_problem_format(app: Flask) -> None:
 
 
 def test_a_request_context_is_there_for_handlers_and_gone_after(app: Flask) -> None:
-    from flask import has_request_context
-
     assert app.test_client().get("/dogs/rex").status_code == 200  # its handler builds models via current_service
     assert not has_request_context()
 
@@ -132,3 +130,66 @@ def test_metrics_count_both_paths_alike(app: Flask) -> None:
 )
 def test_status_lines_are_werkzeugs(status: int, line: str) -> None:
     assert status_line(status) == line
+
+
+TERMINATED = {"wsgi.input_terminated": True}  # what gunicorn says: it ends the body itself
+
+
+def test_a_body_of_known_length_is_read_from_a_server_that_ends_it(app: Flask) -> None:
+    from macaron._dispatch import MacaronRequest
+
+    body = json.dumps({"name": "lamp", "price": 2}).encode()
+    with app.test_request_context("/items", method="POST", data=body, environ_overrides=TERMINATED):
+        assert isinstance(request._get_current_object(), MacaronRequest)
+        assert request.stream is request.environ["wsgi.input"]  # no LimitedStream around it
+    with app.test_request_context("/items", method="POST", data=body):  # a server that does not end it
+        assert request.stream is not request.environ["wsgi.input"]
+    answer = app.test_client().post("/items", data=body, content_type="application/json", environ_overrides=TERMINATED)
+    assert answer.status_code == 201 and answer.get_json()["name"] == "lamp"
+
+
+def test_the_body_limit_holds_on_the_shortcut(app: Flask, service: Service) -> None:
+    limit = int(service.config["max_body_bytes"])
+    big = b'{"name": "' + b"x" * limit + b'"}'
+    answer = app.test_client().post("/items", data=big, content_type="application/json", environ_overrides=TERMINATED)
+    assert answer.status_code == 413 and answer.get_json()["code"] == "PAYLOAD_TOO_LARGE"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 201),
+        ("application/json; charset=utf-8", 201),
+        ("application/json;charset=UTF-8", 201),
+        ("Application/JSON ; charset=utf-8", 201),  # not one of the usual spellings: parsed, still JSON
+        ("application/merge-patch+json", 201),
+        ("text/plain", 415),
+        ("application/jsonx", 415),
+    ],
+)
+def test_content_types_are_judged_alike_shortcut_or_not(app: Flask, content_type: str, status: int) -> None:
+    body = json.dumps({"name": "lamp", "price": 2})
+    assert app.test_client().post("/items", data=body, content_type=content_type).status_code == status
+
+
+def test_a_form_operation_still_refuses_json_spelled_the_usual_way(app: Flask) -> None:
+    answer = app.test_client().post(
+        "/forms", data='{"title": "t"}', content_type="application/json", headers={"X-Key": "open"}
+    )
+    assert answer.status_code == 415
+
+
+def test_a_streamed_body_over_the_limit_is_refused_not_cut_short(app: Flask, service: Service) -> None:
+    """werkzeug's capped stream returns a streamed body cut at the limit; a JSON body would then
+    be reported as malformed (400) instead of too large (413)."""
+    limit = int(service.config["max_body_bytes"])
+    chunked = {**TERMINATED, "HTTP_TRANSFER_ENCODING": "chunked"}
+    client = app.test_client()
+    for size, status in ((limit + 10, 413), (limit - 40, 400)):  # the small one: a long name (maxLength 50)
+        body = b'{"name": "' + b"x" * (size - 25) + b'", "price": 1}'
+        answer = client.post("/items", data=body, content_type="application/json", environ_overrides=chunked)
+        assert answer.status_code == status, answer.get_data()[:200]
+    exact = b'{"name": "lamp", "price": 1' + b" " * (limit - 28) + b"}"
+    assert len(exact) == limit
+    answer = client.post("/items", data=exact, content_type="application/json", environ_overrides=chunked)
+    assert answer.status_code == 201  # exactly the limit is allowed

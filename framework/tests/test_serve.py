@@ -163,3 +163,27 @@ def test_requests_gunicorn_refuses_itself_get_problem_json() -> None:
             assert body["status"] == response.status_code and body["code"] and body["request_id"]
             assert "h" * 100 not in response.text
         assert requests.get(f"{base}/items/1", timeout=5).status_code == 200  # and it keeps serving
+
+
+def test_bodies_under_gunicorn_are_read_whole_and_capped() -> None:
+    """gunicorn ends the body stream itself, so macaron reads it without werkzeug's wrapper
+    (``_dispatch.MacaronRequest``): every way of sending a body, and the limit, checked live."""
+    port = free_port()
+    with macaron("serve", str(FIXTURES / "shop"), "--port", str(port)) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/ping", proc)
+        item = b'{"name": "lamp", "price": 2}'
+        sent = requests.post(f"{base}/items", data=item, headers={"Content-Type": "application/json"}, timeout=5)
+        assert sent.status_code == 201 and sent.json()["name"] == "lamp"
+        chunked = requests.post(  # a generator body goes out chunked: no Content-Length
+            f"{base}/items", data=iter([item[:9], item[9:]]), headers={"Content-Type": "application/json"}, timeout=5
+        )
+        assert chunked.status_code == 201 and chunked.json()["price"] == 2
+        fields = {"title": "t", "count": "2"}
+        form = requests.post(f"{base}/forms", data=fields, files={"attachment": b"abc"}, timeout=5)
+        assert form.json() == {"title": "t", "count": 2, "attachment_size": 3}
+        big = b'{"name": "' + b"x" * 70_000 + b'"}'  # the fixture's max_body_bytes is 65,536
+        for data in (big, iter([big[:40_000], big[40_000:]])):
+            refused = requests.post(f"{base}/items", data=data, headers={"Content-Type": "application/json"}, timeout=5)
+            assert refused.status_code == 413, refused.text[:200]
+            assert refused.json()["code"] == "PAYLOAD_TOO_LARGE"

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Request, Response, g, has_request_context, request
 from werkzeug.utils import get_content_type
 
 from ._builtins import register_builtins, served_spec
@@ -57,22 +57,22 @@ def _operation(service: Service, bound: BoundOperation, variables: dict[str, str
     handler = decorate_handler(service, op, bound.handler)
     op_id = op.operation_id
 
-    def call(args: dict[str, str]) -> tuple[bytes, int, dict[str, str]]:
-        g.macaron_operation = op_id
+    def call(req: Request, args: dict[str, str]) -> tuple[bytes, int, dict[str, str]]:
         for guard in guards:
-            guard(request)
-        kwargs = parse(request, {variables[k]: v for k, v in args.items()})
+            guard(req)
+        kwargs = parse(req, {variables[k]: v for k, v in args.items()})
         return respond.render(handler(**kwargs))
 
     produces = next((p for p in op.produces if "json" in p), "application/json")
-    return Operation(op.method.upper(), get_content_type(produces, "utf-8"), call)
+    return Operation(op_id, op.method.upper(), get_content_type(produces, "utf-8"), call)
 
 
 def _view(op: Operation, name: str) -> Callable[..., Response]:
     """The Flask view of an operation, for requests that take Flask's path (HEAD, tests...)."""
 
     def view(**args: str) -> Response:
-        return op.response(*op.call(args))
+        g.macaron_operation = op.name
+        return op.response(*op.call(request._get_current_object(), args))  # type: ignore[attr-defined]
 
     view.__name__ = name
     return view

@@ -18,12 +18,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
-from flask import Flask, Response, g, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Request, Response, g, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.utils import get_content_type
+from werkzeug.utils import cached_property, get_content_type
+from werkzeug.wsgi import LimitedStream
 
 from . import _errors as errors
 from ._errors import PROBLEM_JSON, ApiError, problem_body
@@ -36,12 +37,13 @@ _PROBLEM_TYPE = get_content_type(PROBLEM_JSON, "utf-8")  # what Response(mimetyp
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """A spec operation as the dispatcher calls it: its method, its body's type, and
-    ``call(path_args) -> (body, status, headers)``, which raises on any failure."""
+    """A spec operation as the dispatcher calls it: its id, method, its body's type, and
+    ``call(request, path_args) -> (body, status, headers)``, which raises on any failure."""
 
+    name: str
     method: str
     content_type: str
-    call: Callable[[dict[str, str]], Parts]
+    call: Callable[[Request, dict[str, str]], Parts]
 
     def response(self, body: bytes, status: int, headers: dict[str, str]) -> Response:
         """An answer as a Flask ``Response``; without a body, without a Content-Type."""
@@ -62,13 +64,16 @@ class RequestRecord:
         self.report = report
 
     def begin(self, ctx: Any, environ: dict[str, Any]) -> None:
+        """Start the timer and take the request id (``ctx`` is the request's ``g``)."""
         ctx.macaron_start = time.perf_counter()
         ctx.macaron_request_id = request_id_from(environ.get(REQUEST_ID_ENVIRON))
+        ctx.macaron_operation = ctx.macaron_claims = None  # set: a miss on g raises and catches inside
 
     def end(self, ctx: Any, req: Any, status: int) -> str:
         """Log the request's line and count it; returns its request id."""
+        now = time.perf_counter()
         request_id = getattr(ctx, "macaron_request_id", None) or request_id_from(None)
-        seconds = time.perf_counter() - getattr(ctx, "macaron_start", time.perf_counter())
+        seconds = now - getattr(ctx, "macaron_start", now)
         operation = getattr(ctx, "macaron_operation", None) or (req.endpoint or "unmatched").removeprefix("builtin.")
         claims = getattr(ctx, "macaron_claims", None)
         method, path = req.method, req.path
@@ -106,8 +111,9 @@ class RequestRecord:
         ctx = g._get_current_object()
         req = request._get_current_object()  # type: ignore[attr-defined]
         self.begin(ctx, environ)
+        ctx.macaron_operation = op.name
         try:
-            body, status, headers = op.call(req.view_args)
+            body, status, headers = op.call(req, req.view_args)
             content_type = op.content_type
             response = op.response if headers or status < 200 or status in (204, 304) else None
         except Exception as exc:
@@ -142,8 +148,47 @@ def status_line(status: int) -> str:
     return f"{status} {HTTP_STATUS_CODES.get(status, 'unknown').upper()}"
 
 
+class _CappedStream(LimitedStream):
+    """werkzeug's stream capped at ``MAX_CONTENT_LENGTH``, except that reading it whole refuses a
+    longer body (413): werkzeug's ``readall`` stops at the cap and returns the body cut short,
+    which a JSON body then reports as malformed."""
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        super().__init__(stream, limit, is_max=True)
+        self._source = stream
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        if self.is_exhausted and self._source.read(1):
+            raise RequestEntityTooLarge()
+        return data
+
+
+class MacaronRequest(Request):
+    """Flask's request, reading the body of a server that ends the stream itself (gunicorn,
+    or werkzeug's for chunked bodies). With a known length within the limit it reads straight
+    from the server: werkzeug would wrap it in a ``LimitedStream`` and read it in two rounds. A
+    longer declared body is refused (413) before any read, a longer streamed one as soon as it
+    passes the limit; other servers' bodies take werkzeug's way."""
+
+    @cached_property
+    def stream(self) -> IO[bytes]:  # type: ignore[override]
+        environ = self.environ
+        limit = self.max_content_length
+        if "wsgi.input_terminated" not in environ or self.shallow:
+            return super().stream
+        length = self.content_length
+        if limit is not None and length is not None and length > limit:
+            raise RequestEntityTooLarge()
+        if length is None and limit is not None:
+            return _CappedStream(environ["wsgi.input"], limit)
+        return environ["wsgi.input"]  # type: ignore[no-any-return]
+
+
 class MacaronFlask(Flask):
     """Flask, with spec operations answered on the fast path (see the module's docstring)."""
+
+    request_class = MacaronRequest
 
     def __init__(self, import_name: str) -> None:
         super().__init__(import_name)

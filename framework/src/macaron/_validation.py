@@ -131,6 +131,11 @@ class RequestValidator:
         self.json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or [
             "application/json"
         ]
+        self.exact_json = frozenset(  # Content-Type headers of a JSON body accepted as sent, unparsed
+            f"{t}{charset}"
+            for t in self.json_types
+            for charset in ("", "; charset=utf-8", "; charset=UTF-8", ";charset=utf-8", ";charset=UTF-8")
+        )
         for p in op.parameters:
             if p.get("in") == "body":
                 schema = p.get("schema") or {}
@@ -197,7 +202,16 @@ class RequestValidator:
             )
         return kwargs
 
-    def _check_content_type(self, request: Request, allowed: tuple[str, ...] | list[str], *, required: bool) -> None:
+    def _check_content_type(
+        self,
+        request: Request,
+        allowed: tuple[str, ...] | list[str],
+        *,
+        required: bool,
+        exact: frozenset[str] = frozenset(),
+    ) -> None:
+        if request.environ.get("CONTENT_TYPE") in exact:  # the usual header as sent: no need to parse it
+            return
         mimetype = request.mimetype
         if not mimetype:
             if required:
@@ -214,7 +228,7 @@ class RequestValidator:
             if body.required:
                 errors.append(FieldError("/body", "is required"))
             return
-        self._check_content_type(request, self.json_types, required=True)
+        self._check_content_type(request, self.json_types, required=True, exact=self.exact_json)
         try:
             value = json.loads(raw)
         except UnicodeDecodeError:
