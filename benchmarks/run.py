@@ -141,7 +141,9 @@ def table(results: dict[str, Any]) -> str:
             for k, v in figure.items()
             if k != "value" and not isinstance(v, (list, dict))
         }
-        nested = {k: round(v["ratio"], 2) for k, v in figure.items() if isinstance(v, dict) and "ratio" in v}
+        parts = {k: v for k, v in figure.items() if isinstance(v, dict)}
+        nested = {k: round(v["ratio"], 2) for k, v in parts.items() if "ratio" in v}
+        nested |= {f"{k}_lazy": round(v["lazy_ratio"], 2) for k, v in parts.items() if "lazy_ratio" in v}
         goal_text = "" if op is None else f"{op}{goal}"
         lines.append(f"{key:<26}{value:>10.3f}  {goal_text:<8} {met:<5} {detail or ''}{nested or ''}")
     per_request = results.get("raw", {}).get("in_process_us")

@@ -227,7 +227,9 @@ if __name__ == "__main__":  # experiments: python server.py ROUNDS SECONDS name|
     parser.add_argument("rounds", type=int)
     parser.add_argument("seconds", type=int)
     parser.add_argument("contenders", nargs="+")
-    parser.add_argument("--env", action="append", default=[], help="NAME:KEY=VALUE, NAME as given among the contenders (old=macaron:PYTHONPATH=...)")
+    parser.add_argument(
+        "--env", action="append", default=[], help="NAME:KEY=VALUE, NAME as in contenders (old=macaron:PYTHONPATH=...)"
+    )
     args = parser.parse_args()
     envs: dict[str, dict[str, str]] = {}
     for item in args.env:
