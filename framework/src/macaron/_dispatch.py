@@ -18,15 +18,15 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from flask import Flask, Request, Response, g, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.utils import cached_property, get_content_type
-from werkzeug.wsgi import LimitedStream
+from werkzeug.utils import get_content_type
 
 from . import _errors as errors
+from ._body import MacaronRequest
 from ._errors import PROBLEM_JSON, ApiError, problem_body
 from ._observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, ServiceLogger, request_id_from
 
@@ -146,43 +146,6 @@ def problem_response(body: bytes, status: int, headers: dict[str, str]) -> Respo
 def status_line(status: int) -> str:
     """``201`` → ``"201 CREATED"``, the status line werkzeug writes."""
     return f"{status} {HTTP_STATUS_CODES.get(status, 'unknown').upper()}"
-
-
-class _CappedStream(LimitedStream):
-    """werkzeug's stream capped at ``MAX_CONTENT_LENGTH``, except that reading it whole refuses a
-    longer body (413): werkzeug's ``readall`` stops at the cap and returns the body cut short,
-    which a JSON body then reports as malformed."""
-
-    def __init__(self, stream: IO[bytes], limit: int) -> None:
-        super().__init__(stream, limit, is_max=True)
-        self._source = stream
-
-    def readall(self) -> bytes:
-        data = super().readall()
-        if self.is_exhausted and self._source.read(1):
-            raise RequestEntityTooLarge()
-        return data
-
-
-class MacaronRequest(Request):
-    """Flask's request, reading the body of a server that ends the stream itself (gunicorn,
-    or werkzeug's for chunked bodies). With a known length within the limit it reads straight
-    from the server: werkzeug would wrap it in a ``LimitedStream`` and read it in two rounds. A
-    longer declared body is refused (413) before any read, a longer streamed one as soon as it
-    passes the limit; other servers' bodies take werkzeug's way."""
-
-    @cached_property
-    def stream(self) -> IO[bytes]:  # type: ignore[override]
-        environ = self.environ
-        limit = self.max_content_length
-        if "wsgi.input_terminated" not in environ or self.shallow:
-            return super().stream
-        length = self.content_length
-        if limit is not None and length is not None and length > limit:
-            raise RequestEntityTooLarge()
-        if length is None and limit is not None:
-            return _CappedStream(environ["wsgi.input"], limit)
-        return environ["wsgi.input"]  # type: ignore[no-any-return]
 
 
 class MacaronFlask(Flask):
