@@ -14,8 +14,6 @@ from macaron.testing import capture_logs
 
 from .conftest import FIXTURES, SHOP_ENV
 
-FLASK_PATH = {"werkzeug.debug.preserve_context": lambda ctx: None}  # a key that sends a request down Flask's path
-
 
 def _guard(service: Service, op: Any) -> Any:
     if op.operation_id != "submitForm":
@@ -36,6 +34,14 @@ def service() -> Service:
 @pytest.fixture(scope="module")
 def app(service: Service) -> Flask:
     return create_app(service, guard_factories=[_guard])
+
+
+@pytest.fixture(scope="module")
+def flask_path_app(service: Service) -> Flask:
+    """The same app with no operation on the fast path: every request takes Flask's dispatch."""
+    app = create_app(service, guard_factories=[_guard])
+    app.macaron_operations.clear()  # type: ignore[attr-defined]
+    return app
 
 
 CASES = [
@@ -72,10 +78,10 @@ def _answer(app: Flask, service: Service, method: str, path: str, kwargs: dict[s
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), CASES, ids=[f"{m} {p}" for m, p, _ in CASES])
 def test_an_operation_answers_as_flasks_path_does(
-    app: Flask, service: Service, method: str, path: str, kwargs: dict[str, Any]
+    app: Flask, flask_path_app: Flask, service: Service, method: str, path: str, kwargs: dict[str, Any]
 ) -> None:
     fast = _answer(app, service, method, path, kwargs)
-    slow = _answer(app, service, method, path, kwargs, environ_overrides=FLASK_PATH)
+    slow = _answer(flask_path_app, service, method, path, kwargs)
     assert fast == slow
     _, headers, body, lines = fast
     assert ("X-Request-ID", "req-1") in headers
@@ -85,8 +91,13 @@ def test_an_operation_answers_as_flasks_path_does(
 
 def test_operations_skip_flasks_dispatch_and_the_rest_take_it(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     dispatched: list[str] = []
-    full = app.full_dispatch_request
-    monkeypatch.setattr(app, "full_dispatch_request", lambda: dispatched.append("flask") or full())
+    full = Flask.full_dispatch_request  # Flask's own dispatch (hooks, Response), under macaron's override
+
+    def flasks(self: Flask) -> Any:
+        dispatched.append("flask")
+        return full(self)
+
+    monkeypatch.setattr(Flask, "full_dispatch_request", flasks)
     client = app.test_client()
     assert client.get("/items/3").status_code == 200
     assert client.post("/items", json={"name": "lamp", "price": 2}).status_code == 201
@@ -111,18 +122,27 @@ def test_a_request_context_is_there_for_handlers_and_gone_after(app: Flask) -> N
     assert not has_request_context()
 
 
-def test_metrics_count_both_paths_alike(app: Flask) -> None:
-    client = app.test_client()
+def _deletes_counted(client: Any) -> float:
+    lines = client.get("/metrics").get_data(as_text=True).splitlines()
+    mine = [e for e in lines if e.startswith("macaron_requests_total{") and 'operation="deleteItem"' in e]
+    return float(mine[0].rsplit(" ", 1)[1]) if mine else 0.0
 
-    def count() -> float:
-        lines = client.get("/metrics").get_data(as_text=True).splitlines()
-        mine = [e for e in lines if e.startswith("macaron_requests_total{") and 'operation="deleteItem"' in e]
-        return float(mine[0].rsplit(" ", 1)[1]) if mine else 0.0
 
-    before = count()
-    client.delete("/items/3")
-    client.delete("/items/3", environ_overrides=FLASK_PATH)
-    assert count() == before + 2
+def test_metrics_count_both_paths_alike(app: Flask, flask_path_app: Flask) -> None:
+    for each in (app, flask_path_app):
+        client = each.test_client()
+        before = _deletes_counted(client)
+        client.delete("/items/3")
+        assert _deletes_counted(client) == before + 1
+
+
+def test_a_preserved_test_context_sees_the_operations_request(app: Flask) -> None:
+    from flask import g
+
+    with app.test_client() as client:  # keeps the request context after the answer
+        assert client.get("/items/3", headers={"X-Request-ID": "req-3"}).status_code == 200
+        assert g.macaron_request_id == "req-3" and g.macaron_operation == "getItem"
+    assert not has_request_context()
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,15 @@ validation) and its bytes go straight to the WSGI server: no ``Response`` object
 to walk, no session to open or save. That machinery is about a fifth of a request's time in
 process (docs/benchmarks.md) and an operation uses none of it.
 
-Built-ins, 404/405, ``HEAD`` and ``OPTIONS``, answers with extra headers and the test client's
-preserved contexts take Flask's ordinary path. Both paths give the same status line, headers,
-problem+json body, log line and metrics (``tests/test_dispatch.py`` compares them).
+Flask's own ``wsgi_app`` still pushes and pops the context and handles what escapes; only
+``full_dispatch_request`` is replaced. Built-ins, 404/405, ``HEAD`` and ``OPTIONS`` take Flask's
+ordinary dispatch, and answers with extra headers or a 204/304 are built as a ``Response``.
+Both paths give the same status line, headers, problem+json body, log line and metrics
+(``tests/test_dispatch.py`` compares them).
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from ._observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, Serv
 
 Parts = tuple[bytes, int, dict[str, str]]  # body, status, extra headers: what an operation answers
 StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _PROBLEM_TYPE = get_content_type(PROBLEM_JSON, "utf-8")  # what Response(mimetype=...) sends
 
 
@@ -106,11 +108,11 @@ class RequestRecord:
             self.report(error, exc)
         return error
 
-    def answer(self, op: Operation, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Run ``op`` for the current request and write its answer (the fast path)."""
+    def answer(self, op: Operation) -> WsgiApp:
+        """Run ``op`` for the current request; its answer, as a WSGI callable (the fast path)."""
         ctx = g._get_current_object()
         req = request._get_current_object()  # type: ignore[attr-defined]
-        self.begin(ctx, environ)
+        self.begin(ctx, req.environ)
         ctx.macaron_operation = op.name
         try:
             body, status, headers = op.call(req, req.view_args)
@@ -125,14 +127,19 @@ class RequestRecord:
         if response is not None:  # rarer shapes: werkzeug applies its rules (Location, 204, 304...)
             answer = response(body, status, headers)
             answer.headers[REQUEST_ID_HEADER] = request_id
-            return answer(environ, start_response)  # type: ignore[no-any-return]
+            return answer
         if body:
             wsgi_headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         else:
             wsgi_headers = [("Content-Length", "0")]
         wsgi_headers.append((REQUEST_ID_HEADER, request_id))
-        start_response(status_line(status), wsgi_headers)
-        return [body] if body and environ["REQUEST_METHOD"] != "HEAD" else []
+        line, chunks = status_line(status), [body] if body and req.method != "HEAD" else []
+
+        def write(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+            start_response(line, wsgi_headers)
+            return chunks
+
+        return write
 
 
 def problem_response(body: bytes, status: int, headers: dict[str, str]) -> Response:
@@ -158,31 +165,17 @@ class MacaronFlask(Flask):
         self.macaron_operations: dict[str, Operation] = {}  # by endpoint name
         self.macaron_record: RequestRecord | None = None
 
-    def wsgi_app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def full_dispatch_request(self) -> Response:
+        """A spec operation's answer, as a WSGI callable that Flask's ``wsgi_app`` calls next (all
+        the work done here, inside Flask's error handling); anything else through Flask's own
+        dispatch, hooks included."""
         record = self.macaron_record
-        if record is None or "werkzeug.debug.preserve_context" in environ:
-            return super().wsgi_app(environ, start_response)
-        ctx = self.request_context(environ)
-        error: BaseException | None = None
-        try:
-            try:
-                ctx.push()
-                rule = ctx.request.url_rule
-                op = self.macaron_operations.get(rule.endpoint) if rule is not None else None
-                if op is not None and ctx.request.method == op.method:
-                    return record.answer(op, environ, start_response)
-                response = self.full_dispatch_request()
-            except Exception as exc:
-                error = exc
-                response = self.handle_exception(exc)
-            except:  # what Flask's wsgi_app does: the context still pops, with the error
-                error = sys.exc_info()[1]
-                raise
-            return response(environ, start_response)  # type: ignore[no-any-return]
-        finally:
-            if error is not None and self.should_ignore_error(error):
-                error = None
-            ctx.pop(error)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        rule = req.url_rule
+        op = self.macaron_operations.get(rule.endpoint) if rule is not None and record is not None else None
+        if op is None or req.method != op.method:
+            return super().full_dispatch_request()
+        return record.answer(op)  # type: ignore[return-value]
 
 
 def http_to_api_error(exc: HTTPException) -> ApiError:
