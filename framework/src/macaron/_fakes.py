@@ -34,7 +34,8 @@ from typing import Any
 from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from ._errors import PROBLEM_JSON, ApiError, InternalError, NotFound, Unauthorized, problem_body
+from ._dispatch import problem_response
+from ._errors import ApiError, InternalError, NotFound, Unauthorized, problem_body
 from ._fakecontrol import FakeState, control_routes, credential_names, fingerprint, record
 from ._fakedata import response_example
 from ._models import ModelRegistry
@@ -247,10 +248,7 @@ def create_fake_app(spec_path: str | Path, *, handlers: str | Path | None = None
 
 def _problem(error: ApiError) -> Response:
     rid = g.get("macaron_request_id") or request_id_from(None)
-    response = Response(problem_body(error, rid), status=error.status, mimetype=PROBLEM_JSON)
-    for key, value in error.headers.items():
-        response.headers[key] = value
-    return response
+    return problem_response(problem_body(error, rid), error.status, error.headers)
 
 
 def serve_fake(spec_path: str | Path, *, host: str = "127.0.0.1", port: int = 0, handlers: str | None = None,
