@@ -7,12 +7,13 @@ import json
 
 import pytest
 from macaron import Service
-from macaron._calls import _json_default, _to_wire, plain
+from macaron._calls import _json_default, _to_wire
+from macaron._models import to_plain
 
 
 def test_models_nested_anywhere_become_json(shop_service: Service) -> None:
     item = shop_service.models.Item(name="a", price=1, owner=shop_service.models.Person(email="o@x.io"))
-    assert plain({"items": [item], "n": 1}) == {"items": [{"name": "a", "price": 1, "owner": {"email": "o@x.io"}}],
+    assert to_plain({"items": [item], "n": 1}) == {"items": [{"name": "a", "price": 1, "owner": {"email": "o@x.io"}}],
                                                 "n": 1}
 
 

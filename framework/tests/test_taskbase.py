@@ -7,7 +7,8 @@ import re
 
 import pytest
 from macaron import Service
-from macaron._taskbase import DICT_TAG, MODEL_TAG, TaskContext, TaskOptions, decode, encode, running, to_plain
+from macaron._models import to_plain
+from macaron._taskbase import DICT_TAG, MODEL_TAG, TaskContext, TaskOptions, decode, encode, running
 from macaron.tasks import current_context
 
 from .conftest import FIXTURES

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._clientconf import ClientSettings
 from ._http import retry_after
-from ._models import Model, ModelRegistry, _ref_name
+from ._models import Model, ModelRegistry, _ref_name, to_plain
 from ._schema import SchemaCompiler, Validator
 from ._spec import Operation, Spec
 from ._upstream import UpstreamError, UpstreamInvalid
@@ -91,17 +91,6 @@ def _formats(node: Any) -> set[str]:
     return set()
 
 
-def plain(value: Any) -> Any:
-    """Models (nested anywhere) → their JSON form, for the wire."""
-    if isinstance(value, Model):
-        return value.to_json()
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
-
-
 class _Declared:
     __slots__ = ("list_model", "model", "schema", "text", "validator")
 
@@ -152,7 +141,7 @@ class OperationCall:
             missing = sorted(self.required - kwargs.keys())
             raise TypeError(f"{self.label}() is missing required argument(s) {missing}")
         body = kwargs.get(self.body_kwarg) if self.body_kwarg else None
-        args = {self.names[k]: plain(v) for k, v in kwargs.items() if v is not None and k != self.body_kwarg}
+        args = {self.names[k]: to_plain(v) for k, v in kwargs.items() if v is not None and k != self.body_kwarg}
         built: dict[str, Any] = self.construct(self.bravado_op, {"headers": headers}, **args)
         if body is not None:
             built["data"] = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()

@@ -103,6 +103,12 @@ class Model:
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
+def to_plain(value: Any, *, fresh: bool = True) -> Any:
+    """``value`` with every model in it (nested in lists and dicts too) as its JSON form.
+    ``fresh=False`` may share JSON a model was built from: for encoding at once, never to keep."""
+    return _dump(value, fresh)
+
+
 def _dump(value: Any, fresh: bool) -> Any:
     if type(value) in _SCALARS:  # most values: one set lookup instead of three isinstance checks
         return value

@@ -15,7 +15,7 @@ from typing import Any
 from flask import g
 
 from ._errors import FieldError, ResponseInvalid
-from ._models import Model
+from ._models import Model, to_plain
 from ._schema import SchemaCompiler, Validator
 from ._spec import Operation
 
@@ -52,7 +52,7 @@ class ResponseValidator:
                 self._fail(f"status {status} declares no body, but the handler returned one", [])
             return b"", status, headers
         if not declared.validator.is_valid(body):
-            body = _plain(body)  # models nested in dicts or lists: convert, then validate again
+            body = to_plain(body, fresh=False)  # models nested in dicts or lists: convert, validate again
             _, errors = declared.validator(body, ["response"])
             if errors:
                 self._fail(f"the {status} response body breaks the spec", errors)
@@ -89,13 +89,3 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Model):
         return value._dump(False)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _plain(body: Any) -> Any:
-    if isinstance(body, Model):
-        return body._dump(False)
-    if isinstance(body, list):
-        return [_plain(b) for b in body]
-    if isinstance(body, dict) and any(isinstance(v, (Model, list, dict)) for v in body.values()):
-        return {k: _plain(v) for k, v in body.items()}
-    return body

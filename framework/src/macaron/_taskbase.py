@@ -202,14 +202,3 @@ def decode(value: Any, model: Callable[[str], type[Model] | None]) -> Any:
     if DICT_TAG in value and len(value) == 1:
         value = value[DICT_TAG]
     return {k: decode(v, model) for k, v in value.items()}
-
-
-def to_plain(value: Any) -> Any:
-    """JSON for an API response: models as their JSON, nothing tagged."""
-    if isinstance(value, Model):
-        return value.to_json()
-    if isinstance(value, list):
-        return [to_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    return value

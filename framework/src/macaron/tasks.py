@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, overload
 
+from ._models import to_plain
 from ._taskbase import (
     QueueUnavailable,
     TaskBusy,
@@ -34,7 +35,6 @@ from ._taskbase import (
     origin,
     running,
     service_here,
-    to_plain,
 )
 from ._taskrun import once
 
