@@ -26,13 +26,7 @@ def install(session: nox.Session, extras: str = "test") -> None:
 
 def dev_env(session: nox.Session) -> dict[str, str]:
     """Environment for processes of the dev system (dev-only secrets, created on first use)."""
-    out = session.run(
-        "python",
-        "-c",
-        "from macaron._devenv import dev_environ_lines; print(dev_environ_lines())",
-        silent=True,
-        env={"MACARON_ROOT": str(ROOT)},
-    )
+    out = session.run("macaron", "devenv", "--root", str(ROOT), silent=True)
     env = dict(line.split("=", 1) for line in str(out).strip().splitlines() if "=" in line)
     return {k: v for k, v in env.items() if k not in os.environ}
 
@@ -109,7 +103,7 @@ def token(session: nox.Session) -> None:
 
 @nox.session
 def stubs(session: nox.Session) -> None:
-    """Regenerate the typed client/model stubs of every spec (framework/src/macaron/stubs/); commit them."""
+    """Regenerate the typed client/model stubs of every spec (typings/macaron_stubs/, on mypy's path); commit them."""
     session.install("-e", str(ROOT / "framework"))
     session.run("macaron", "stubs", "--root", str(ROOT), *session.posargs)
 

@@ -39,14 +39,10 @@ def validation_vs_json_loads(rounds: int, number: int) -> dict[str, object]:
     what a request costs before its handler touches anything (an echoed body).
     """
     from macaron import Model, Service
+    from macaron.testing import body_parser
 
     service = Service.load(HERE / "bench_service")
-    op = next(o for o in service.spec.operations if o.operation_id == "createThing")
-    from macaron._validation import RequestValidator
-
-    body = RequestValidator(op, service.compiler, service.models).body
-    assert body is not None and body.model is not None
-    model, registry, validator = body.model, body.model.__registry__, body.validator
+    lazy = body_parser(service, "createThing")  # parse, validate, build the model: the request's body step
 
     def touch(thing: Model) -> None:  # reads every nested model, as a handler would, which builds it
         for prop, (kind, _) in type(thing).__nested__.items():
@@ -56,11 +52,6 @@ def validation_vs_json_loads(rounds: int, number: int) -> dict[str, object]:
             elif kind == "list" and value:
                 for item in value:
                     touch(item)
-
-    def lazy(raw: bytes) -> object:
-        value, errors = validator(json.loads(raw), ["body"])
-        assert not errors
-        return registry.build(model, value)
 
     def built(raw: bytes) -> object:
         thing = lazy(raw)
@@ -128,7 +119,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _env() -> dict[str, str]:
-    from macaron._devenv import dev_environ
+    from macaron.testing import dev_environ
 
     return {**os.environ, **dev_environ(ROOT), "MACARON_LOG_LEVEL": "WARNING"}
 

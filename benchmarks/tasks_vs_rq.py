@@ -41,14 +41,14 @@ def _quiet_rq(handler: logging.Handler) -> None:
 
 
 def _raw_rq(url: str, jobs: int, devnull: Any) -> dict[str, float]:
-    from macaron._redis import connect
+    from redis import Redis
     from rq import Queue, SimpleWorker
     from rq.serializers import JSONSerializer
 
     handler = logging.StreamHandler(devnull)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
     _quiet_rq(handler)
-    conn = connect(url)
+    conn = Redis.from_url(url)
     queue = Queue("raw.default", connection=conn, serializer=JSONSerializer)
     start, cpu = time.perf_counter(), time.process_time()
     for i in range(jobs):
@@ -62,23 +62,22 @@ def _raw_rq(url: str, jobs: int, devnull: Any) -> dict[str, float]:
 
 def _macaron(url: str, jobs: int, devnull: Any) -> dict[str, float]:
     from macaron import Service
-    from macaron._redis import connect
-    from macaron._worker import build_worker, configure_logging
-    from macaron.tasks import attach
+    from macaron.testing import run_jobs
+    from redis import Redis
+    from rq import Queue
 
-    service = Service.load(HERE / "tasks_service")
-    runtime = attach(service, redis_url=url)
+    service = Service.load(HERE / "tasks_service", environ={**os.environ, "REDIS_URL": url})
     for old in list(logging.getLogger("rq").handlers):  # the rq round's plain handler must not log twice
         logging.getLogger("rq").removeHandler(old)
-    configure_logging(service, devnull)  # the service's own JSON lines go to stderr: /dev/null here
-    noop_task = runtime.tasks["tasks.noop"].bind(service)
+    noop_task = service.resolve("tasks.noop", where="benchmark").bind(service)
     start, cpu = time.perf_counter(), time.process_time()
     for i in range(jobs):
         noop_task.delay(i)
     enqueued = time.perf_counter()
-    build_worker(service, connect(url), simple=True).work(burst=True, logging_level="INFO")
+    run_jobs(service, url, log_stream=devnull)  # the service's own JSON lines: /dev/null here
     done = time.perf_counter()
-    assert runtime.queue("default").finished_job_registry.get_job_count(cleanup=False) >= jobs
+    finished = Queue(f"{service.name}.default", connection=Redis.from_url(url)).finished_job_registry
+    assert finished.get_job_count(cleanup=False) >= jobs
     return {"enqueue_s": enqueued - start, "total_s": done - start, "cpu_s": time.process_time() - cpu}
 
 
@@ -89,7 +88,8 @@ def measure(quick: bool = False, jobs: int = 1000, rounds: int | None = None) ->
     ratios, which cancels the drift of a shared machine. ``cpu_ratio`` compares the client
     process's CPU time (Redis's own work is the same for both).
     """
-    from macaron._redis import RedisServer, connect
+    from macaron.testing import RedisServer
+    from redis import Redis
 
     rounds = rounds or (3 if quick else 9)
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -99,7 +99,7 @@ def measure(quick: bool = False, jobs: int = 1000, rounds: int | None = None) ->
         try:
             for round_no in range(rounds):
                 for name, run in contenders if round_no % 2 == 0 else contenders[::-1]:
-                    connect(server.url).flushall()
+                    Redis.from_url(server.url).flushall()
                     samples[name].append(run(server.url, jobs, devnull))
         finally:
             for sig, handler in previous.items():

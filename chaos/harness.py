@@ -1,4 +1,4 @@
-"""The system the scenarios shake: a :class:`macaron._system.LocalSystem` (Redis, the Auth0 and
+"""The system the scenarios shake: a :class:`macaron.testing.LocalSystem` (Redis, the Auth0 and
 SendGrid fakes, every service, the mail worker, all on 127.0.0.1) and its levers."""
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from macaron._system import LocalSystem
-from macaron.testing import Api, SystemUnderTest
+from macaron.testing import Api, LocalSystem, SystemUnderTest
 
 PASSWORD = "correct horse 42"
 #: Abandoned jobs noticed within seconds: heartbeat 1 s, grace 2 s, maintenance every second.

@@ -21,7 +21,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from macaron import Config, Service, create_app, load_config
-from macaron._observability import JsonFormatter
+from macaron._core.observability import JsonFormatter
 from macaron.testing import serve_app
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from macaron import Service
-from macaron._serve import free_port
+from macaron._local.ports import free_port
 
 PERSIST = Path(__file__).parent / "fixtures" / "persist"
 FAKE_AWS = {

@@ -41,7 +41,7 @@ def redis_url() -> Iterator[str]:
 def clean_redis(redis_url: str) -> str:
     """The session's Redis, emptied before the test when it is the private one (never REDIS_URL's)."""
     if not os.environ.get("REDIS_URL"):
-        from macaron._redis import connect
+        from macaron.tasks._redis import connect
 
         connect(redis_url).flushall()
     return redis_url

@@ -5,9 +5,10 @@ A service is a directory: a Swagger 2.0 spec (``api.yaml``), a config file
 :func:`create_app` turns it into a validated Flask app.
 """
 
-from ._app import client_address, create_app, current_service
-from ._config import Config, Secret, load_config
-from ._errors import (
+from . import store as store  # fills the core's persistence extension point (_core.plugins)
+from ._core.config import Config, Secret, load_config
+from ._core.context import current_service
+from ._core.errors import (
     ApiError,
     BadRequest,
     ConfigError,
@@ -27,9 +28,10 @@ from ._errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from ._models import Model, ModelRegistry
-from ._service import Service
-from ._spec import Operation, Spec, load_spec
+from ._core.models import Model, ModelRegistry
+from ._core.service import Service
+from ._core.spec import Operation, Spec, load_spec
+from ._server.app import client_address, create_app
 
 __version__ = "0.1.0"
 

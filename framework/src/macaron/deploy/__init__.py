@@ -8,12 +8,15 @@ locally), :mod:`.options` (Beanstalk option settings), :mod:`.environments` and
 :mod:`.rollback` (the steps and their undos), :mod:`.report` (what is printed), :mod:`.aws`
 (the one adapter every AWS call goes through; ``--dry-run`` prints instead), :mod:`.plan`
 (what a dry run assumes), :mod:`.cli`. Nothing here is imported by ``macaron serve``.
+
+Rule: may import everything below it (the runtime packages, ``_local``, ``testing``); only
+``_cli`` imports it. AWS only through ``_aws.AwsAdapter``.
 """
 
-from .aws import AwsAdapter, AwsError
-from .bundle import Bundle, build_bundle
-from .config import DeployConfig, load_deploy_config
-from .pipeline import Options, Pipeline
+from ._aws import AwsAdapter, AwsError
+from ._bundle import Bundle, build_bundle
+from ._config import DeployConfig, load_deploy_config
+from ._pipeline import Options, Pipeline
 
 __all__ = ["AwsAdapter", "AwsError", "Bundle", "DeployConfig", "Options", "Pipeline", "build_bundle",
            "load_deploy_config"]

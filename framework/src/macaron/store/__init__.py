@@ -11,21 +11,18 @@ gives ``User.get(key)``, ``User.find_by("email", v)``, ``User.find_all_by("count
 ``user.create()`` (raises :class:`AlreadyExists` naming the key or unique field),
 ``user.save(expect=...)`` and ``user.delete()``. The backend (SQLite by default, or
 DynamoDB) comes from the ``store:`` block of ``service.yaml``; see ``docs/store.md``.
-Backends live in :mod:`macaron.store.sqlite` and :mod:`macaron.store.dynamodb`, imported
+Backends live in :mod:`macaron.store._sqlite` and :mod:`macaron.store._dynamodb`, imported
 only when chosen.
+
+Rule: imports only ``_core`` (and boto3 for DynamoDB, when chosen); it plugs into the core
+through ``_core.plugins`` at import. Public names here; the backends are private modules.
 """
 
-from ._base import (
-    AlreadyExists,
-    ConditionFailed,
-    Index,
-    Store,
-    StoreError,
-    StoreUnavailable,
-    TableSpec,
-)
-from ._binding import PersistedModel, table_spec
-from ._open import default_prefix, open_store, store_for
+from ._base import AlreadyExists, ConditionFailed, Index, Store, StoreError, StoreUnavailable, TableSpec
+from ._binding import PersistedModel
+from ._open import provide as _provide
+
+_provide()  # the core's x-persist models and Service.store() come from here (_core.plugins)
 
 __all__ = [
     "AlreadyExists",
@@ -36,8 +33,4 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "TableSpec",
-    "default_prefix",
-    "open_store",
-    "store_for",
-    "table_spec",
 ]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .._errors import Conflict, FieldError, MacaronError, ServiceUnavailable, ValidationFailed
+from .._core.errors import Conflict, FieldError, MacaronError, ServiceUnavailable, ValidationFailed
 
 Item = dict[str, Any]
 Scalar = str | int | float | bool | None

@@ -12,8 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
-from .._errors import FieldError, SpecError, ValidationFailed
-from .._models import Model
+from .._core.errors import FieldError, SpecError, ValidationFailed
+from .._core.models import Model
 from ._base import Index, Scalar, Store, StoreError, TableSpec, check_expect, reject_bad_numbers
 
 _KEYS = {"table", "key", "indexes", "unique"}

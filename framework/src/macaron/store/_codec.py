@@ -18,7 +18,7 @@ from typing import Any
 
 from boto3.dynamodb.types import DYNAMODB_CONTEXT, TypeDeserializer, TypeSerializer
 
-from .._errors import FieldError
+from .._core.errors import FieldError
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()

@@ -1,4 +1,4 @@
-"""DynamoDB wire shapes for :mod:`macaron.store.dynamodb`: item and guard keys, the
+"""DynamoDB wire shapes for :mod:`macaron.store._dynamodb`: item and guard keys, the
 condition expressions of its writes, and table creation."""
 
 from __future__ import annotations

@@ -21,9 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._config import Config
-from .._errors import ConfigError
+from .._core import plugins
+from .._core.config import Config
+from .._core.errors import ConfigError
 from ._base import Store
+from ._binding import bind_persistence
 
 BACKENDS = ("sqlite", "dynamodb")
 _KEYS = {"backend", "path", "table_prefix", "endpoint_url", "region"}
@@ -68,7 +70,7 @@ def open_store(config: Config) -> Store:
     if not _PREFIX.fullmatch(prefix):
         raise ConfigError(f"{where}: table_prefix {prefix!r} must be letters, digits, '_', '.' or '-'")
     if backend == "sqlite":
-        from .sqlite import SqliteStore
+        from ._sqlite import SqliteStore  # deferred: a backend is imported only when chosen
 
         raw = settings.get("path") or f".data/{config.env}-{config.name}.sqlite3"
         if not isinstance(raw, str) or raw == ":memory:" or raw.startswith("file:"):
@@ -78,9 +80,14 @@ def open_store(config: Config) -> Store:
             path = repo_root(config.directory) / path
         return SqliteStore(path, prefix)
     if backend == "dynamodb":
-        from .dynamodb import DynamoStore
+        from ._dynamodb import DynamoStore  # deferred: heavy (boto3), imported only when chosen
 
         endpoint = settings.get("endpoint_url")
         region = settings.get("region")
         return DynamoStore(prefix, region=str(region) if region else None, endpoint_url=endpoint or None)
     raise ConfigError(f"{where}: backend {backend!r} is not one of {', '.join(BACKENDS)}")
+
+
+def provide() -> None:
+    """Fill the core's persistence extension point (``_core.plugins``) with this package."""
+    plugins.provide_persistence(plugins.Persistence(bind=bind_persistence, open=store_for))

@@ -1,7 +1,7 @@
 """The whole journey of a user, black-box over HTTP: signup → welcome mail → login →
 profile read/update → password reset → second mail → delete.
 
-Runs against whatever the environment names (see ``macaron.pytest_plugin``); the steps
+Runs against whatever the environment names (see ``macaron.testing.plugin``); the steps
 that read the SendGrid fake's log run only where the target has that fake.
 """
 

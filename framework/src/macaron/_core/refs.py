@@ -1,0 +1,135 @@
+"""``$ref`` resolution across files, into one self-contained document.
+
+Refs into other files (``../../shared_apis/common.yaml#/definitions/Problem``) are
+pulled into the root document: a referenced definition is imported under
+``definitions`` and the ref rewritten to ``#/definitions/<Name>``; anything else
+(a parameter, a response) is inlined. Local ``#/definitions/..`` refs stay refs, so
+self-referencing models resolve without recursion. The result is what ``/api.json``
+serves and what clients and Swagger UI read.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SpecError
+
+
+def read_yaml_document(path: Path) -> Any:
+    """Parse a YAML or JSON file, naming the file in any error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+
+
+def pointer_get(doc: Any, pointer: str, where: str) -> Any:
+    """The node at JSON pointer ``pointer`` of ``doc``; a SpecError naming ``where`` if there is none."""
+    node = doc
+    if pointer in ("", "/"):
+        return node
+    for raw in pointer.lstrip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise SpecError(f"{where}: $ref target '#{pointer}' does not exist")
+    return node
+
+
+class RefResolver:
+    """Pulls external refs into the root document (see module docstring)."""
+
+    def __init__(self, root_path: Path) -> None:
+        self.root_path = root_path.resolve()
+        self.docs: dict[Path, Any] = {}
+        self.root = self.load(self.root_path)
+        if not isinstance(self.root, dict):
+            raise SpecError(f"{root_path}: a spec must be a YAML mapping")
+        self.definitions: dict[str, Any] = self.root.setdefault("definitions", {}) or {}
+        self.root["definitions"] = self.definitions
+        self.imported: dict[tuple[Path, str], str] = {}
+        self.inlining: list[tuple[Path, str]] = []
+
+    def load(self, path: Path) -> Any:
+        if path not in self.docs:
+            self.docs[path] = read_yaml_document(path)
+        return self.docs[path]
+
+    def resolve(self) -> dict[str, Any]:
+        own = list(self.definitions)
+        for name in own:
+            self.imported[(self.root_path, f"/definitions/{name}")] = name
+        out = {k: self.walk(v, self.root_path, f"#/{k}") for k, v in self.root.items() if k != "definitions"}
+        for name in own:  # imported definitions are walked when imported
+            walked = self.walk(self.definitions[name], self.root_path, f"#/definitions/{name}")
+            if walked != {"$ref": f"#/definitions/{name}"}:  # an alias imports its target under its own name
+                self.definitions[name] = walked
+        out["definitions"] = self.definitions
+        self.root = out
+        return out
+
+    def walk(self, node: Any, file: Path, where: str) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                return self.ref(ref, file, where)
+            return {k: self.walk(v, file, f"{where}/{k}") for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.walk(v, file, f"{where}/{i}") for i, v in enumerate(node)]
+        return node
+
+    def ref(self, ref: str, file: Path, where: str) -> dict[str, Any]:
+        file_part, _, pointer = ref.partition("#")
+        target_file = (file.parent / file_part).resolve() if file_part else file
+        loc = f"{file}: {where}"
+        if file_part and not target_file.is_file():
+            raise SpecError(f"{loc}: $ref '{ref}' points to a missing file {target_file}")
+        doc = self.load(target_file)
+        parts = pointer.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "definitions":
+            return {"$ref": f"#/definitions/{self.import_definition(target_file, pointer, doc, loc)}"}
+        if target_file == self.root_path and pointer:
+            pointer_get(doc, pointer, loc)  # keep local refs, but they must exist
+            return {"$ref": f"#{pointer}"}
+        key = (target_file, pointer)
+        if key in self.inlining:
+            raise SpecError(f"{loc}: $ref '{ref}' is circular; only definitions may refer to themselves")
+        self.inlining.append(key)
+        try:
+            return self.walk(copy.deepcopy(pointer_get(doc, pointer, loc)), target_file, f"#{pointer}")
+        finally:
+            self.inlining.pop()
+
+    def _is_alias(self, node: Any, file: Path, pointer: str) -> bool:
+        """``Problem: {$ref: 'common.yaml#/definitions/Problem'}`` in the root: same name, elsewhere."""
+        if not (isinstance(node, dict) and set(node) == {"$ref"} and isinstance(node["$ref"], str)):
+            return False
+        file_part, _, target = node["$ref"].partition("#")
+        return bool(file_part) and (self.root_path.parent / file_part).resolve() == file and target == pointer
+
+    def import_definition(self, file: Path, pointer: str, doc: Any, loc: str) -> str:
+        key = (file, pointer)
+        if key in self.imported:
+            return self.imported[key]
+        name = pointer.strip("/").split("/")[1].replace("~1", "/").replace("~0", "~")
+        if name in self.definitions and not self._is_alias(self.definitions[name], file, pointer):
+            raise SpecError(
+                f"{loc}: definition {name!r} from {file} clashes with a definition of the same "
+                f"name in {self.root_path}; rename one of them"
+            )
+        schema = pointer_get(doc, pointer, loc)
+        self.imported[key] = name
+        self.definitions[name] = {}  # placeholder: makes self-references terminate
+        self.definitions[name] = self.walk(copy.deepcopy(schema), file, f"#{pointer}")
+        return name

@@ -1,0 +1,215 @@
+"""The WSGI entry of a service's app: spec operations answered without Flask's response pipeline.
+
+Flask still receives every request: it builds the request, matches the route and pushes its
+request context, so ``flask.request``, ``g`` and ``current_app`` work in guards and handlers as
+anywhere. A matched spec operation then runs (guards → validation → handler → response
+validation) and its bytes go straight to the WSGI server: no ``Response`` object, no hook lists
+to walk, no session to open or save. That machinery is about a fifth of a request's time in
+process (docs/benchmarks.md) and an operation uses none of it.
+
+Flask's own ``wsgi_app`` still pushes and pops the context and handles what escapes; only
+``full_dispatch_request`` is replaced. Built-ins, 404/405, ``HEAD`` and ``OPTIONS`` take Flask's
+ordinary dispatch, and answers with extra headers or a 204/304 are built as a ``Response``.
+Both paths give the same status line, headers, problem+json body, log line and metrics
+(``tests/server/test_dispatch.py`` compares them).
+
+A Flask internal is overridden here: ``Flask.full_dispatch_request(self)``, as it is in Flask
+3.0 and 3.1 (Flask 3.2 changes it to ``full_dispatch_request(self, ctx)``). There is no public
+extension point at that depth, so the override stays, guarded: :data:`FLASK_WRITTEN_FOR` names
+the series it was written for, importing this module on a Flask whose method has another
+signature raises at once (not a wrong answer at the first request), and
+``tests/server/test_dispatch.py::test_flask_is_a_version_the_dispatcher_was_written_for`` fails
+on any other series. Moving to a new Flask means re-reading ``Flask.wsgi_app`` and adjusting.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Request, Response, g, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.utils import get_content_type
+
+from .._core import errors
+from .._core.errors import PROBLEM_JSON, ApiError, problem_body
+from .._core.observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, ServiceLogger, request_id_from
+from .body import MacaronRequest
+
+#: The Flask series whose ``full_dispatch_request(self)`` the dispatcher replaces.
+FLASK_WRITTEN_FOR = ("3.0", "3.1")
+if list(inspect.signature(Flask.full_dispatch_request).parameters) != ["self"]:
+    raise RuntimeError(
+        f"macaron's dispatcher replaces Flask.full_dispatch_request(self) (Flask {' / '.join(FLASK_WRITTEN_FOR)}); "
+        f"this Flask's is full_dispatch_request{inspect.signature(Flask.full_dispatch_request)}: "
+        "install the Flask version framework/pyproject.toml pins"
+    )
+
+Parts = tuple[bytes, int, dict[str, str]]  # body, status, extra headers: what an operation answers
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+_PROBLEM_TYPE = get_content_type(PROBLEM_JSON, "utf-8")  # what Response(mimetype=...) sends
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A spec operation as the dispatcher calls it: its id, method, its body's type, and
+    ``call(request, path_args) -> (body, status, headers)``, which raises on any failure."""
+
+    name: str
+    method: str
+    content_type: str
+    call: Callable[[Request, dict[str, str]], Parts]
+
+    def response(self, body: bytes, status: int, headers: dict[str, str]) -> Response:
+        """An answer as a Flask ``Response``; without a body, without a Content-Type."""
+        response = Response(body, status=status, headers=headers, mimetype=self.content_type if body else None)
+        if not body and "Content-Type" not in headers:  # Flask's default type is text/html
+            del response.headers["Content-Type"]
+        return response
+
+
+class RequestRecord:
+    """What every request of a service gets, on either path: a request id and a timer at the
+    start; one log line, the metrics and the ``X-Request-ID`` header at the end; and every
+    exception turned into an :class:`ApiError` (5xx reported with the request's context)."""
+
+    def __init__(self, log: ServiceLogger, metrics: Metrics, report: Callable[[ApiError, BaseException], None]):
+        self.log = log
+        self.metrics = metrics
+        self.report = report
+
+    def begin(self, ctx: Any, environ: dict[str, Any]) -> None:
+        """Start the timer and take the request id (``ctx`` is the request's ``g``)."""
+        ctx.macaron_start = time.perf_counter()
+        ctx.macaron_request_id = request_id_from(environ.get(REQUEST_ID_ENVIRON))
+        ctx.macaron_operation = ctx.macaron_claims = None  # set: a miss on g raises and catches inside
+
+    def end(self, ctx: Any, req: Any, status: int) -> str:
+        """Log the request's line and count it; returns its request id."""
+        now = time.perf_counter()
+        request_id = getattr(ctx, "macaron_request_id", None) or request_id_from(None)
+        seconds = now - getattr(ctx, "macaron_start", now)
+        operation = getattr(ctx, "macaron_operation", None) or (req.endpoint or "unmatched").removeprefix("builtin.")
+        claims = getattr(ctx, "macaron_claims", None)
+        method, path = req.method, req.path
+        self.metrics.observe(operation, method, status, seconds)
+        self.log.request_line(
+            f"{method} {path} {status}",
+            {
+                "request_id": request_id,
+                "method": method,
+                "path": path,
+                "operation": operation,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "user": claims.get("sub") if isinstance(claims, dict) else None,
+            },
+        )
+        return request_id
+
+    def error(self, exc: Exception) -> ApiError:
+        """The problem an exception is answered with."""
+        if isinstance(exc, ApiError):
+            error = exc
+        elif isinstance(exc, HTTPException):
+            error = http_to_api_error(exc)
+        else:
+            error = errors.InternalError(
+                f"an internal error occurred; quote request id {g.get('macaron_request_id')} when reporting it"
+            )
+        if error.status >= 500:
+            self.report(error, exc)
+        return error
+
+    def answer(self, op: Operation) -> WsgiApp:
+        """Run ``op`` for the current request; its answer, as a WSGI callable (the fast path)."""
+        ctx = g._get_current_object()
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        self.begin(ctx, req.environ)
+        ctx.macaron_operation = op.name
+        try:
+            body, status, headers = op.call(req, req.view_args)
+            content_type = op.content_type
+            response = op.response if headers or status < 200 or status in (204, 304) else None
+        except Exception as exc:
+            error = self.error(exc)
+            body, status, headers = problem_body(error, ctx.macaron_request_id), error.status, error.headers
+            content_type = _PROBLEM_TYPE
+            response = problem_response if headers else None
+        request_id = self.end(ctx, req, status)
+        if response is not None:  # rarer shapes: werkzeug applies its rules (Location, 204, 304...)
+            answer = response(body, status, headers)
+            answer.headers[REQUEST_ID_HEADER] = request_id
+            return answer
+        if body:
+            wsgi_headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+        else:
+            wsgi_headers = [("Content-Length", "0")]
+        wsgi_headers.append((REQUEST_ID_HEADER, request_id))
+        line, chunks = status_line(status), [body] if body and req.method != "HEAD" else []
+
+        def write(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+            start_response(line, wsgi_headers)
+            return chunks
+
+        return write
+
+
+def problem_response(body: bytes, status: int, headers: dict[str, str]) -> Response:
+    """A problem+json body as a Flask ``Response``."""
+    response = Response(body, status=status, mimetype=PROBLEM_JSON)
+    for key, value in headers.items():
+        response.headers[key] = value
+    return response
+
+
+def status_line(status: int) -> str:
+    """``201`` → ``"201 CREATED"``, the status line werkzeug writes."""
+    return f"{status} {HTTP_STATUS_CODES.get(status, 'unknown').upper()}"
+
+
+class MacaronFlask(Flask):
+    """Flask, with spec operations answered on the fast path (see the module's docstring)."""
+
+    request_class = MacaronRequest
+
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self.macaron_operations: dict[str, Operation] = {}  # by endpoint name
+        self.macaron_record: RequestRecord | None = None
+
+    def full_dispatch_request(self) -> Response:
+        """A spec operation's answer, as a WSGI callable that Flask's ``wsgi_app`` calls next (all
+        the work done here, inside Flask's error handling); anything else through Flask's own
+        dispatch, hooks included."""
+        record = self.macaron_record
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        rule = req.url_rule
+        op = self.macaron_operations.get(rule.endpoint) if rule is not None and record is not None else None
+        if op is None or req.method != op.method:
+            return super().full_dispatch_request()
+        return record.answer(op)  # type: ignore[return-value]
+
+
+def http_to_api_error(exc: HTTPException) -> ApiError:
+    """A werkzeug HTTP exception (no route, wrong method, body too large...) as an ApiError."""
+    if exc.code == 404:
+        return errors.NotFound(f"no route matches {request.method} {request.path}", code="ROUTE_NOT_FOUND")
+    if exc.code == 405:
+        allowed = getattr(exc, "valid_methods", None) or []
+        return errors.MethodNotAllowed(
+            f"{request.method} is not allowed on {request.path}",
+            headers={"Allow": ", ".join(sorted(allowed))} if allowed else None,
+        )
+    if exc.code == 413:
+        limit = request.max_content_length
+        return errors.PayloadTooLarge(f"the body is larger than the limit of {limit} bytes")
+    if exc.code == 415:
+        return errors.UnsupportedMediaType(exc.description)
+    code = (exc.name or "HTTP_ERROR").upper().replace(" ", "_").replace("'", "")
+    return ApiError(exc.description, status=exc.code or 500, code=code, title=exc.name)

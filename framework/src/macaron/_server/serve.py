@@ -1,0 +1,85 @@
+"""Serving: gunicorn with threaded workers, or a reloading dev server.
+
+The Service is loaded in the parent before gunicorn forks, so a bad spec or config
+stops ``macaron serve`` with one clear message, and workers start already warm.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from typing import Any
+
+from flask import Flask
+
+from .._core.errors import ConfigError
+from .._core.service import Service
+from ..clients._api import warm as build_clients
+from .app import create_app
+
+
+def check_port_free(host: str, port: int, what: str) -> None:
+    """Raise :class:`ConfigError` saying who should change what when ``port`` is taken."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"{what}: port {port} on {host} is already in use; stop whatever holds it "
+                    f"or pick another with --port (or 'port:' in service.yaml)"
+                ) from None
+            raise ConfigError(f"{what}: cannot bind {host}:{port}: {exc.strerror}") from None
+
+
+def _warm_in_background(service: Service) -> None:
+    """Build the service's clients in a gunicorn worker without delaying its first requests."""
+    if not service.config.get("clients"):
+        return
+    import threading
+
+    def warm() -> None:
+        try:
+            build_clients(service)
+        except Exception as exc:  # a client that cannot be built fails again, loudly, on first use
+            service.log.warning("could not prepare clients: %s", exc)
+
+    threading.Thread(target=warm, name="macaron-warm-clients", daemon=True).start()
+
+
+def _gunicorn(app: Flask, options: dict[str, Any]) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    Application().run()
+
+
+def run(service: Service, *, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+    """Serve a loaded ``service`` under gunicorn (threaded workers) until interrupted."""
+    _gunicorn(
+        create_app(service),
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "macaron._server.edge.ProblemThreadWorker",  # gthread; its own refusals as problem+json
+            "threads": threads,
+            "timeout": 60,
+            "graceful_timeout": 30,
+            "keepalive": 5,
+            "accesslog": None,
+            "errorlog": "-",
+            "loglevel": "warning",
+            "proc_name": f"macaron-{service.name}",
+            "post_worker_init": lambda worker: _warm_in_background(service),
+        },
+    )

@@ -1,0 +1,233 @@
+"""Request validation: parameters and body parsed, coerced and validated → handler kwargs.
+
+Everything that depends only on the spec — coercers, compiled validators, kwarg names —
+is computed once per operation when the app is built. The response side is in
+:mod:`._responses`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Request
+
+from .._core.errors import FieldError, MalformedJson, UnsupportedMediaType, ValidationFailed
+from .._core.models import Model, ModelRegistry, _ref_name
+from .._core.schema import SchemaCompiler, Validator
+from .._core.spec import Operation, python_name
+
+_INT = re.compile(r"[-+]?\d+\Z")
+_SPLIT = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_MISSING = object()
+
+
+def _coerce_scalar(kind: str | None, raw: str) -> Any:
+    if kind == "integer":
+        if not _INT.match(raw.strip()):
+            raise ValueError("must be an integer")
+        return int(raw)
+    if kind == "number":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("must be a finite number")
+        return int(value) if _INT.match(raw.strip()) else value
+    if kind == "boolean":
+        lowered = raw.strip().lower()
+        if lowered not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return lowered == "true"
+    return raw
+
+
+@dataclass(slots=True)
+class Param:
+    """A non-body parameter: where to read it, how to coerce it, how to check it."""
+
+    name: str
+    location: str
+    kwarg: str
+    required: bool
+    default: Any
+    kind: str | None
+    items_kind: str | None
+    collection: str
+    validator: Validator | None
+
+    @property
+    def path(self) -> list[str]:
+        return [self.location, self.name]
+
+    def raw(self, request: Request, path_args: Mapping[str, str]) -> Any:
+        if self.location == "path":
+            return path_args.get(self.name, _MISSING)
+        if self.location == "query":
+            source = request.args
+        elif self.location == "header":
+            source = request.headers
+        elif self.kind == "file":
+            return request.files.get(self.name, _MISSING)
+        else:
+            source = request.form
+        if self.kind == "array" and self.collection == "multi":
+            values = source.getlist(self.name)
+            return values if values else _MISSING
+        value = source.get(self.name)
+        return _MISSING if value is None else value
+
+    def coerce(self, raw: Any) -> Any:
+        if self.kind == "file":
+            return raw
+        if self.kind == "array":
+            parts = raw if isinstance(raw, list) else ([] if raw == "" else raw.split(_SPLIT.get(self.collection, ",")))
+            return [_coerce_scalar(self.items_kind, p) for p in parts]
+        return _coerce_scalar(self.kind, raw)
+
+
+@dataclass(slots=True)
+class Body:
+    name: str
+    kwarg: str
+    required: bool
+    validator: Validator
+    model: type[Model] | None
+
+
+class RequestValidator:
+    """Turns a Flask request into the handler's keyword arguments, or raises with every bad field."""
+
+    def __init__(self, op: Operation, compiler: SchemaCompiler, models: ModelRegistry) -> None:
+        self.operation = op
+        self.params: list[Param] = []
+        self.body: Body | None = None
+        self.form = any(p.get("in") == "formData" for p in op.parameters)
+        self.form_fields = frozenset(p["name"] for p in op.parameters if p.get("in") == "formData")
+        self.consumes = [c.split(";")[0].strip().lower() for c in op.consumes]
+        self.json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or [
+            "application/json"
+        ]
+        self.exact_json = frozenset(  # Content-Type headers of a JSON body accepted as sent, unparsed
+            f"{t}{charset}"
+            for t in self.json_types
+            for charset in ("", "; charset=utf-8", "; charset=UTF-8", ";charset=utf-8", ";charset=UTF-8")
+        )
+        for p in op.parameters:
+            if p.get("in") == "body":
+                schema = p.get("schema") or {}
+                ref = _ref_name(schema)
+                self.body = Body(
+                    name=p["name"],
+                    kwarg=python_name(p["name"]),
+                    required=bool(p.get("required")),
+                    validator=compiler.validator(schema),
+                    model=models.get(ref) if ref else None,
+                )
+                continue
+            schema = {
+                k: v for k, v in p.items() if k not in ("name", "in", "required", "description", "allowEmptyValue")
+            }
+            items = p.get("items") or {}
+            self.params.append(
+                Param(
+                    name=p["name"],
+                    location=p["in"],
+                    kwarg=python_name(p["name"]),
+                    required=bool(p.get("required")),
+                    default=p.get("default", _MISSING),
+                    kind=p.get("type"),
+                    items_kind=items.get("type") if isinstance(items, dict) else None,
+                    collection=p.get("collectionFormat", "csv"),
+                    validator=None if p.get("type") == "file" else compiler.validator(schema),
+                )
+            )
+
+    def __call__(self, request: Request, path_args: Mapping[str, str]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        if self.form:
+            self._check_content_type(request, _FORM_TYPES, required=False)
+            errors.extend(  # an undeclared field is an error, as in a JSON body (additionalProperties: false)
+                FieldError(f"/formData/{name}", "is not a field of this form")
+                for name in sorted({*request.form, *request.files} - self.form_fields)
+            )
+        for param in self.params:
+            raw = param.raw(request, path_args)
+            if raw is _MISSING:
+                if param.required:
+                    errors.append(FieldError("/" + "/".join(param.path), "is required"))
+                elif param.default is not _MISSING:
+                    kwargs[param.kwarg] = param.default
+                continue
+            try:
+                value = param.coerce(raw)
+            except ValueError as exc:
+                errors.append(FieldError("/" + "/".join(param.path), str(exc)))
+                continue
+            if param.validator is not None:
+                value, errs = param.validator(value, param.path)
+                errors.extend(errs)
+            kwargs[param.kwarg] = value
+        if self.body is not None:
+            self._read_body(request, kwargs, errors)
+        if errors:
+            raise ValidationFailed(
+                f"{len(errors)} field{'s' if len(errors) > 1 else ''} of the request "
+                f"{'break' if len(errors) > 1 else 'breaks'} the spec",
+                errors=errors,
+            )
+        return kwargs
+
+    def _check_content_type(
+        self,
+        request: Request,
+        allowed: tuple[str, ...] | list[str],
+        *,
+        required: bool,
+        exact: frozenset[str] = frozenset(),
+    ) -> None:
+        if request.environ.get("CONTENT_TYPE") in exact:  # the usual header as sent: no need to parse it
+            return
+        mimetype = request.mimetype
+        if not mimetype:
+            if required:
+                raise UnsupportedMediaType(f"send the body as {allowed[0]} (Content-Type header missing)")
+            return
+        if mimetype not in allowed and not (mimetype.endswith("+json") and "application/json" in allowed):
+            raise UnsupportedMediaType(f"Content-Type {mimetype!r} is not accepted; use {', '.join(allowed)}")
+
+    def _read_body(self, request: Request, kwargs: dict[str, Any], errors: list[FieldError]) -> None:
+        body = self.body
+        assert body is not None
+        raw = request.get_data(cache=True)
+        if not raw:
+            if body.required:
+                errors.append(FieldError("/body", "is required"))
+            return
+        self._check_content_type(request, self.json_types, required=True, exact=self.exact_json)
+        try:
+            value = json.loads(raw)
+        except UnicodeDecodeError:
+            raise MalformedJson("the body is not valid UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise MalformedJson(
+                f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
+        except RecursionError:
+            raise MalformedJson("the body is nested too deeply") from None
+        value, errs = body.validator(value, ["body"])
+        if errs:
+            errors.extend(errs)
+            return
+        if body.model is not None and isinstance(value, dict):
+            value = body.model.__registry__.build(body.model, value)
+        kwargs[body.kwarg] = value
+
+
+Handler = Callable[..., Any]

@@ -1,0 +1,205 @@
+"""One operation of a client: arguments → HTTP request (bravado), HTTP response → result.
+
+Requests are built by bravado (``bravado.client.construct_request`` over a
+bravado-core ``Spec`` of the callee): parameters placed and serialised per the spec
+(path templating and quoting, query collection formats, headers, JSON or form bodies).
+Answers are checked with the framework's own compiled validators (the same ones the
+callee uses on its side) and turned into the callee's model classes, which is several
+times cheaper than bravado-core's jsonschema validation and unmarshalling.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from .._core.models import Model, ModelRegistry, _ref_name, to_plain
+from .._core.schema import SchemaCompiler, Validator
+from .._core.spec import Operation, Spec, python_name
+from ._config import ClientSettings
+from ._http import retry_after
+from ._upstream import UpstreamError, UpstreamInvalid
+
+if TYPE_CHECKING:
+    import requests
+
+IDEMPOTENT_METHODS = frozenset({"get", "head", "options", "put", "delete", "trace"})
+_BRAVADO_FORMATS = {"int32", "int64", "float", "double", "byte"}
+_DEPRECATIONS = r"jsonschema\.RefResolver(\.\w+)? is deprecated"  # used by bravado-core, swagger-spec-validator
+
+
+def bravado_operations(spec: Spec, url: str) -> tuple[dict[str, Any], Any]:
+    """The callee's bravado-core operations by operationId, and bravado's ``construct_request``.
+
+    Importing bravado-core and building its Spec touch jsonschema's deprecated RefResolver;
+    exactly those DeprecationWarnings are silenced here, nothing else.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_DEPRECATIONS, category=DeprecationWarning)
+        from bravado.client import construct_request
+        from bravado_core.formatter import SwaggerFormat
+        from bravado_core.spec import Spec as BravadoSpec
+
+        document = copy.deepcopy(spec.document)
+        for key in ("host", "schemes"):
+            document.pop(key, None)
+        formats = [SwaggerFormat(format=f, to_wire=_to_wire, to_python=_same, validate=_same,
+                                 description="passed through; checked by macaron's validators")
+                   for f in sorted(_formats(document) - _BRAVADO_FORMATS)]
+        bravado_spec = BravadoSpec.from_dict(document, origin_url=url, config={  # type: ignore[no-untyped-call]
+            "validate_swagger_spec": False, "validate_requests": False, "validate_responses": False,
+            "use_models": False, "formats": formats, "include_missing_properties": False,
+        })
+    bravado_spec.api_url = url + spec.base_path
+    ops = {op.operation_id: op for res in bravado_spec.resources.values() for op in res.operations.values()}
+    return ops, construct_request
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _to_wire(value: Any) -> Any:
+    """Strings as given (models hold JSON); dates and datetimes (naive = UTC) as ISO 8601."""
+    if isinstance(value, dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Model):
+        return value.to_json()
+    if isinstance(value, dt.date):
+        return _to_wire(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _formats(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["format"]} if isinstance(node.get("format"), str) else set()
+        for value in node.values():
+            found |= _formats(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(_formats(v) for v in node)) if node else set()
+    return set()
+
+
+class _Declared:
+    __slots__ = ("list_model", "model", "schema", "text", "validator")
+
+    def __init__(self, response: dict[str, Any], compiler: SchemaCompiler, models: ModelRegistry) -> None:
+        schema = response.get("schema")
+        self.schema = schema
+        self.validator: Validator | None = compiler.validator(schema) if schema else None
+        self.text = isinstance(schema, dict) and schema.get("type") == "string"
+        ref = _ref_name(schema)
+        self.model = models.get(ref) if ref else None
+        items = schema.get("items") if isinstance(schema, dict) and schema.get("type") == "array" else None
+        ref = _ref_name(items)
+        self.list_model = models.get(ref) if ref else None
+
+
+class OperationCall:
+    """Everything about one operation that does not change between calls."""
+
+    def __init__(self, settings: ClientSettings, op: Operation, bravado_op: Any, construct: Any,
+                 compiler: SchemaCompiler, models: ModelRegistry, credential: tuple[str, str, str] | None) -> None:
+        self.settings = settings
+        self.op = op
+        self.label = f"{settings.name}.{op.operation_id}"
+        self.bravado_op = bravado_op
+        self.construct = construct
+        self.compiler = compiler
+        self.models = models
+        self.credential = credential
+        self.names = {python_name(p["name"]): p["name"] for p in op.parameters}
+        self.required = {python_name(p["name"]) for p in op.parameters if p.get("required")}
+        self.method = op.method.upper()
+        self.repeatable = op.method in IDEMPOTENT_METHODS or op.spec.get("x-idempotent") is True
+        self.token_scopes: tuple[str, ...] | None = None  # None: no token is sent (external API, open operation)
+        self._declared: dict[int, _Declared | None] = {}
+        # A JSON body is serialised here (stdlib json, models via to_json): bravado-core's marshal walk plus
+        # simplejson cost ~4x more per call and add nothing for bodies that are already JSON.
+        body = next((p for p in op.parameters if p.get("in") == "body"), None)
+        self.body_kwarg = python_name(body["name"]) if body is not None else None
+        if body is not None:
+            bravado_op.params.pop(body["name"], None)
+
+    def request(self, kwargs: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        """The request dict (method, url, params, headers, data/files) for these arguments."""
+        if kwargs.keys() - self.names.keys():
+            unknown = sorted(kwargs.keys() - self.names.keys())
+            raise TypeError(f"{self.label}() got unexpected argument(s) {unknown}; it takes {sorted(self.names)}")
+        if self.required - kwargs.keys():
+            missing = sorted(self.required - kwargs.keys())
+            raise TypeError(f"{self.label}() is missing required argument(s) {missing}")
+        body = kwargs.get(self.body_kwarg) if self.body_kwarg else None
+        args = {self.names[k]: to_plain(v) for k, v in kwargs.items() if v is not None and k != self.body_kwarg}
+        built: dict[str, Any] = self.construct(self.bravado_op, {"headers": headers}, **args)
+        if body is not None:
+            built["data"] = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+            built["headers"]["Content-Type"] = "application/json"
+        if self.credential is not None:
+            where, name, value = self.credential
+            (built["headers"] if where == "header" else built["params"])[name] = value
+        return built
+
+    def decode(self, response: requests.Response, rid: str | None, attempts: int) -> Any:
+        """The result of a success answer; raises :class:`UpstreamError` / :class:`UpstreamInvalid`."""
+        status = response.status_code
+        if status >= 400:
+            raise UpstreamError(self.settings.name, self.op.operation_id, upstream_status=status,
+                                body=_body(response), upstream_request_id=rid, attempts=attempts,
+                                retry_after=retry_after(response))
+        declared = self._for(status)
+        if declared is None:
+            raise self._invalid(status, rid, attempts, f"status {status} is not declared")
+        if declared.schema is None:
+            return None
+        content_type = response.headers.get("Content-Type", "")
+        if "json" in content_type:
+            try:
+                data = json.loads(response.content)  # stdlib json: detects UTF-8/16/32, no charset guessing
+            except ValueError:
+                raise self._invalid(status, rid, attempts, "the body is not valid JSON") from None
+        elif declared.text:
+            data = response.text
+        else:
+            raise self._invalid(status, rid, attempts, f"Content-Type {content_type or '(none)'} is not JSON")
+        if self.settings.validate_responses and declared.validator is not None:
+            data, errors = declared.validator(data, ["response"])
+            if errors:
+                raise self._invalid(status, rid, attempts, "the body breaks the spec", errors)
+        if declared.model is not None and isinstance(data, dict):
+            return self.models.build(declared.model, data)
+        if declared.list_model is not None and isinstance(data, list):
+            return [self.models.build(declared.list_model, d) if isinstance(d, dict) else d for d in data]
+        return data
+
+    def _for(self, status: int) -> _Declared | None:
+        if status not in self._declared:
+            response = self.op.responses.get(str(status)) or self.op.responses.get("default")
+            self._declared[status] = _Declared(response, self.compiler, self.models) if response else None
+        return self._declared[status]
+
+    def _invalid(self, status: int, rid: str | None, attempts: int, why: str,
+                 errors: list[Any] | None = None) -> UpstreamInvalid:
+        return UpstreamInvalid(self.settings.name, self.op.operation_id, upstream_status=status,
+                               upstream_request_id=rid, attempts=attempts, field_errors=errors,
+                               detail=f"{self.settings.name}'s {status} answer to {self.op.operation_id} "
+                                      f"breaks its spec: {why}")
+
+
+def _body(response: requests.Response) -> Any:
+    if "json" in response.headers.get("Content-Type", ""):
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            pass
+    return response.text[:2000] or None

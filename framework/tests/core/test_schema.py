@@ -1,0 +1,57 @@
+"""Schemas: conversion to JSON Schema, compiled validators, complete error lists."""
+
+from __future__ import annotations
+
+from macaron._core.schema import SchemaCompiler, to_json_schema
+
+
+def test_nullable_and_int_ranges() -> None:
+    assert to_json_schema({"type": "string", "x-nullable": True}) == {"type": ["string", "null"]}
+    assert to_json_schema({"$ref": "#/definitions/A", "x-nullable": True}) == {
+        "anyOf": [{"type": "null"}, {"$ref": "#/definitions/A"}]
+    }
+    converted = to_json_schema({"type": "integer", "format": "int32"})
+    assert converted["maximum"] == 2**31 - 1
+    assert to_json_schema({"type": "string", "example": "x", "readOnly": True, "x-any": 1}) == {"type": "string"}
+
+
+def test_every_error_reported_with_paths() -> None:
+    compiler = SchemaCompiler({"P": {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}})
+    validator = compiler.validator(
+        {
+            "type": "object",
+            "required": ["name", "p"],
+            "properties": {
+                "name": {"type": "string", "minLength": 2},
+                "list": {"type": "array", "items": {"$ref": "#/definitions/P"}},
+                "p": {"$ref": "#/definitions/P"},
+            },
+        }
+    )
+    _, errors = validator({"name": "x", "list": [{"a": 1}, {"a": "no"}, {}]}, ["body"])
+    assert [(e.path, e.message) for e in errors] == [
+        ("/body/p", "is required"),
+        ("/body/name", "must be longer than or equal to 2 characters"),
+        ("/body/list/1/a", "must be an integer"),
+        ("/body/list/2/a", "is required"),
+    ]
+
+
+def test_valid_document_passes_and_is_returned() -> None:
+    compiler = SchemaCompiler({})
+    validator = compiler.validator({"type": "object", "properties": {"a": {"type": "integer"}}})
+    assert validator({"a": 1}, []) == ({"a": 1}, [])
+
+
+def test_identical_schemas_compile_once() -> None:
+    compiler = SchemaCompiler({})
+    compiler.validator({"type": "string"})
+    compiler.validator({"type": "string"})
+    assert compiler.compilations == 1
+
+
+def test_pointer_escaping() -> None:
+    compiler = SchemaCompiler({})
+    validator = compiler.validator({"type": "object", "properties": {"a/b": {"type": "integer"}}})
+    _, errors = validator({"a/b": "x"}, ["body"])
+    assert errors[0].path == "/body/a~1b"
