@@ -39,7 +39,7 @@ def test_the_zip_holds_what_the_image_needs_and_nothing_else(repo: Path, tmp_pat
     assert names == sorted(names) == list(bundle.files)
     for required in ("Dockerfile", "docker-compose.yml", ".dockerignore", "framework/pyproject.toml",
                      "framework/README.md", "framework/src/macaron/__init__.py", "framework/src/macaron/py.typed",
-                     "framework/src/macaron/_schemas/swagger-2.0.json", "services/hello/api.yaml",
+                     "framework/src/macaron/_core/_schemas/swagger-2.0.json", "services/hello/api.yaml",
                      "services/hello/service.yaml", "services/hello/handlers.py", "shared_apis/greeting.yaml"):
         assert required in names, required
     assert not [n for n in names if "/tests/" in n or "__pycache__" in n or n.endswith(("beanstalk.yaml", ".pyc"))]
