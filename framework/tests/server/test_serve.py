@@ -48,7 +48,7 @@ def wait_for(url: str, proc: subprocess.Popen[str], timeout: float = 30) -> requ
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else "exited"
         try:
             return requests.get(url, timeout=1)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or slow to answer under load
             time.sleep(0.02)
     raise AssertionError(f"{url} never answered")
 
@@ -136,7 +136,7 @@ def test_reload_picks_up_a_spec_change(tmp_path: Path) -> None:
         while time.monotonic() < deadline:
             try:
                 status = requests.get(f"{base}/items", params={"limit": 500}, timeout=2).status_code
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # restarting: not answering yet
                 status = None
             if status == 200:
                 break
