@@ -27,7 +27,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.utils import get_content_type
 
 from . import _errors as errors
-from ._body import MacaronRequest
+from ._body import MacaronRequest, body_error
 from ._errors import PROBLEM_JSON, ApiError, problem_body
 from ._observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, ServiceLogger, request_id_from
 
@@ -100,6 +100,8 @@ class RequestRecord:
             error = exc
         elif isinstance(exc, HTTPException):
             error = http_to_api_error(exc)
+        elif (refused := body_error(exc)) is not None:
+            error = refused
         else:
             error = errors.InternalError(
                 f"an internal error occurred; quote request id {g.get('macaron_request_id')} when reporting it"
