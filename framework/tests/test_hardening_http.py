@@ -121,3 +121,25 @@ def test_an_unsupported_transfer_coding_is_a_501_titled_as_such(base: str) -> No
     assert_problem_bytes(status, headers, body, 501)
     problem = json.loads(body)
     assert (problem["title"], problem["code"]) == ("Not Implemented", "NOT_IMPLEMENTED")
+
+
+def test_an_http_1_1_request_without_host_is_a_400(base: str) -> None:
+    for request in (b"GET /ping HTTP/1.1\r\n\r\n", b"GET /items/1 HTTP/1.1\r\n\r\n", b"GET /nowhere HTTP/1.1\r\n\r\n"):
+        assert_problem_bytes(*exchange(base, request), 400, "HOST_MISSING")
+    assert exchange(base, b"GET /ping HTTP/1.0\r\n\r\n")[0] == 200  # HTTP/1.0 has no Host requirement
+
+
+def test_no_redirect_is_built_from_the_host_header(base: str) -> None:
+    for path in (b"/docs/static//x", b"/docs/static//swagger-ui.css", b"/items//1", b"/docs/static/../x"):
+        status, headers, body = exchange(base, b"GET " + path + b" HTTP/1.1\r\nHost: evil.example\r\n\r\n")
+        assert "location" not in headers and b"evil.example" not in body
+        assert_problem_bytes(status, headers, body, 404)
+
+
+def test_only_the_assets_docs_needs_are_served(base: str) -> None:
+    for page in ("index.html", "oauth2-redirect.html", "swagger-initializer.js", "index.j2", "swagger-ui.js"):
+        refused = requests.get(f"{base}/docs/static/{page}", timeout=5)
+        assert refused.status_code == 404 and refused.headers["Content-Type"] == "application/problem+json", page
+    docs = requests.get(f"{base}/docs", timeout=5).text
+    for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"):
+        assert f"/docs/static/{asset}" in docs and requests.get(f"{base}/docs/static/{asset}", timeout=5).ok

@@ -15,12 +15,12 @@ from flask import Flask, Request, Response, g, has_request_context, request
 from werkzeug.utils import get_content_type
 
 from ._builtins import register_builtins, served_spec
-from ._dispatch import MacaronFlask, Operation, RequestRecord, problem_response
+from ._dispatch import MacaronFlask, Operation, RequestRecord, carries_credentials, problem_response
 from ._errors import ApiError, problem_body
 from ._observability import REQUEST_ID_HEADER, Metrics
 from ._responses import ResponseValidator
 from ._routing import endpoint_name, flask_rule
-from ._security import decorate_handler, security_guard
+from ._security import decorate_handler, returns_credentials, security_guard
 from ._service import BoundOperation, Service
 from ._validation import RequestValidator
 from .tasks import attach as attach_tasks
@@ -64,7 +64,8 @@ def _operation(service: Service, bound: BoundOperation, variables: dict[str, str
         return respond.render(handler(**kwargs))
 
     produces = next((p for p in op.produces if "json" in p), "application/json")
-    return Operation(op_id, op.method.upper(), get_content_type(produces, "utf-8"), call)
+    no_store = returns_credentials(service, op)
+    return Operation(op_id, op.method.upper(), get_content_type(produces, "utf-8"), call, no_store)
 
 
 def _view(op: Operation, name: str) -> Callable[..., Response]:
@@ -123,6 +124,9 @@ def create_app(
     def finish(response: Response) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
         response.headers[REQUEST_ID_HEADER] = record.end(g._get_current_object(), req, response.status_code)
+        operation = app.macaron_operations.get(req.endpoint or "")
+        if carries_credentials(req.environ) or (operation is not None and operation.no_store):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return app
