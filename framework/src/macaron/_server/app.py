@@ -19,11 +19,11 @@ from .._core.observability import REQUEST_ID_HEADER, Metrics
 from .._core.service import BoundOperation, Service
 from ..tasks._runtime import attach as attach_tasks
 from .builtins import register_builtins, served_spec
-from .dispatch import MacaronFlask, Operation, RequestRecord, problem_response
+from .dispatch import MacaronFlask, Operation, RequestRecord, carries_credentials, problem_response
 from .pipeline import operation_call
 from .responses import ResponseValidator
 from .routing import endpoint_name, flask_rule
-from .security import decorate_handler, security_guard
+from .security import decorate_handler, returns_credentials, security_guard
 from .validation import RequestValidator
 
 Guard = Callable[[Any], None]
@@ -45,7 +45,8 @@ def _operation(service: Service, bound: BoundOperation, variables: dict[str, str
     op_id = op.operation_id
     call = operation_call(guards, parse, handler, respond.render, variables)
     produces = next((p for p in op.produces if "json" in p), "application/json")
-    return Operation(op_id, op.method.upper(), get_content_type(produces, "utf-8"), call)
+    no_store = returns_credentials(service, op)
+    return Operation(op_id, op.method.upper(), get_content_type(produces, "utf-8"), call, no_store)
 
 
 def _view(op: Operation, name: str) -> Callable[..., Response]:
@@ -104,6 +105,9 @@ def create_app(
     def finish(response: Response) -> Response:
         req = request._get_current_object()  # type: ignore[attr-defined]
         response.headers[REQUEST_ID_HEADER] = record.end(g._get_current_object(), req, response.status_code)
+        operation = app.macaron_operations.get(req.endpoint or "")
+        if carries_credentials(req.environ) or (operation is not None and operation.no_store):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return app

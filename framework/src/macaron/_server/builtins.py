@@ -147,6 +147,14 @@ window.ui = SwaggerUIBundle({{url: "{root}/api.json", dom_id: "#swagger-ui", dee
 """
 
 
+# What the /docs page loads (and the source maps of the two big files); nothing else of the bundle is
+# served: its stock index.html and oauth2-redirect.html are pages of their own, which /docs does not use.
+DOCS_ASSETS = frozenset(
+    {"swagger-ui.css", "swagger-ui.css.map", "swagger-ui-bundle.js", "swagger-ui-bundle.js.map",
+     "favicon-32x32.png", "favicon-16x16.png"}
+)
+
+
 def _swagger_ui_dir() -> Path:
     import swagger_ui_bundle
 
@@ -182,7 +190,10 @@ def register_builtins(app: Flask, service: Service, spec_bytes: bytes, metrics_r
 
     def docs_static(filename: str) -> Response:
         from flask import send_from_directory
+        from werkzeug.exceptions import NotFound
 
+        if filename not in DOCS_ASSETS:
+            raise NotFound()
         return send_from_directory(ui_dir, filename, max_age=86400)
 
     for rule, endpoint, view in (

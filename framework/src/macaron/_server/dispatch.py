@@ -38,7 +38,7 @@ from werkzeug.utils import get_content_type
 from .._core import errors
 from .._core.errors import PROBLEM_JSON, ApiError, problem_body
 from .._core.observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, ServiceLogger, request_id_from
-from .body import MacaronRequest
+from .body import MacaronRequest, body_error
 
 #: The Flask series whose ``full_dispatch_request(self)`` the dispatcher replaces.
 FLASK_WRITTEN_FOR = ("3.0", "3.1")
@@ -64,6 +64,7 @@ class Operation:
     method: str
     content_type: str
     call: Callable[[Request, dict[str, str]], Parts]
+    no_store: bool = False  # its answers carry credentials (a token): never cached (_security.returns_credentials)
 
     def response(self, body: bytes, status: int, headers: dict[str, str]) -> Response:
         """An answer as a Flask ``Response``; without a body, without a Content-Type."""
@@ -118,6 +119,8 @@ class RequestRecord:
             error = exc
         elif isinstance(exc, HTTPException):
             error = http_to_api_error(exc)
+        elif (refused := body_error(exc)) is not None:
+            error = refused
         else:
             error = errors.InternalError(
                 f"an internal error occurred; quote request id {g.get('macaron_request_id')} when reporting it"
@@ -142,15 +145,20 @@ class RequestRecord:
             content_type = _PROBLEM_TYPE
             response = problem_response if headers else None
         request_id = self.end(ctx, req, status)
+        store = op.no_store or carries_credentials(req.environ)
         if response is not None:  # rarer shapes: werkzeug applies its rules (Location, 204, 304...)
             answer = response(body, status, headers)
             answer.headers[REQUEST_ID_HEADER] = request_id
+            if store:
+                answer.headers.setdefault("Cache-Control", "no-store")
             return answer
         if body:
             wsgi_headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
         else:
             wsgi_headers = [("Content-Length", "0")]
         wsgi_headers.append((REQUEST_ID_HEADER, request_id))
+        if store:
+            wsgi_headers.append(("Cache-Control", "no-store"))
         line, chunks = status_line(status), [body] if body and req.method != "HEAD" else []
 
         def write(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -158,6 +166,17 @@ class RequestRecord:
             return chunks
 
         return write
+
+
+def carries_credentials(environ: dict[str, Any]) -> bool:
+    """Whether a request sends credentials (an Authorization header or cookies): its answer is
+    for that caller alone, so it is sent with ``Cache-Control: no-store``."""
+    return "HTTP_AUTHORIZATION" in environ or "HTTP_COOKIE" in environ
+
+
+def lacks_host(environ: dict[str, Any]) -> bool:
+    """An HTTP/1.1 request without a Host header, which RFC 9112 (3.2) says to refuse with a 400."""
+    return not environ.get("HTTP_HOST") and environ.get("SERVER_PROTOCOL") == "HTTP/1.1"
 
 
 def problem_response(body: bytes, status: int, headers: dict[str, str]) -> Response:
@@ -180,6 +199,9 @@ class MacaronFlask(Flask):
 
     def __init__(self, import_name: str) -> None:
         super().__init__(import_name)
+        # No redirect from routing: werkzeug's 308 for "//" or a missing trailing slash is an HTML
+        # page whose Location is built from the Host header. Such paths are a 404 problem instead.
+        self.url_map.merge_slashes = self.url_map.strict_slashes = False
         self.macaron_operations: dict[str, Operation] = {}  # by endpoint name
         self.macaron_record: RequestRecord | None = None
 
@@ -191,9 +213,16 @@ class MacaronFlask(Flask):
         req = request._get_current_object()  # type: ignore[attr-defined]
         rule = req.url_rule
         op = self.macaron_operations.get(rule.endpoint) if rule is not None and record is not None else None
-        if op is None or req.method != op.method:
+        if op is None or req.method != op.method or lacks_host(req.environ):
             return super().full_dispatch_request()
         return record.answer(op)  # type: ignore[return-value]
+
+    def preprocess_request(self) -> Any:
+        """Flask's before-request hooks (the request's record begins there), then the Host check."""
+        answer = super().preprocess_request()
+        if answer is None and lacks_host(request.environ):
+            raise errors.BadRequest("an HTTP/1.1 request must send a Host header", code="HOST_MISSING")
+        return answer
 
 
 def http_to_api_error(exc: HTTPException) -> ApiError:

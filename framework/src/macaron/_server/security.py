@@ -130,8 +130,9 @@ def check_cookie_origin(trusted: frozenset[str]) -> None:
     if request.method in _SAFE_METHODS:
         return
     origin = (request.headers.get("Origin") or "").rstrip("/").lower()
-    if origin:  # the same host under either scheme: a proxy may have ended TLS before this worker
-        if origin.partition("://")[2] == request.host.lower() or origin in trusted:
+    if origin:  # the same host, over http(s) only: a proxy may have ended TLS before this worker
+        scheme, _, host = origin.partition("://")
+        if (scheme in ("http", "https") and host == request.host.lower()) or origin in trusted:
             return
     elif (request.headers.get("Sec-Fetch-Site") or "").lower() in ("", "same-origin", "none"):
         return  # no header at all: not a browser; "none": the user typed it
@@ -196,6 +197,30 @@ def security_guard(service: Service, op: Operation) -> Callable[[Any], None] | N
         authenticate(service, needs)
 
     return guard
+
+
+TOKEN_FIELDS = frozenset({"token", "access_token", "id_token", "refresh_token"})
+
+
+def returns_credentials(service: Service, op: Operation) -> bool:
+    """Whether the operation's answers carry credentials, so that they go out with
+    ``Cache-Control: no-store``: ``x-no-store: true|false`` on the operation says so explicitly;
+    otherwise a response schema with a top-level property named like a token (``token``,
+    ``access_token``, ``id_token``, ``refresh_token``) or marked ``x-credential: true`` does."""
+    explicit = op.spec.get("x-no-store")
+    if explicit is not None:
+        return bool(explicit)
+    for response in op.responses.values():
+        schema = response.get("schema") if isinstance(response, dict) else None
+        if not isinstance(schema, dict):
+            continue
+        schema = service.compiler.resolve(schema)
+        parts = [schema, *(service.compiler.resolve(s) for s in schema.get("allOf", []) if isinstance(s, dict))]
+        for part in parts:
+            props = part.get("properties") or {}
+            if TOKEN_FIELDS & set(props) or any(isinstance(p, dict) and p.get("x-credential") for p in props.values()):
+                return True
+    return False
 
 
 def decorate_handler(service: Service, op: Operation, handler: Callable[..., Any]) -> Callable[..., Any]:

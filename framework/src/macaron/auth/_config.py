@@ -9,6 +9,7 @@ Config keys (all optional) and their defaults::
       leeway: 10              # seconds of clock skew allowed on exp/nbf/iat (0..60)
       ttl: 3600               # default lifetime of generate_token(), seconds
       service_ttl: 60         # lifetime of service_token() tokens, seconds
+      max_ttl: 86400          # longest lifetime (exp - iat) of a token this service accepts or issues
       cookie: token           # cookie read when there is no Authorization header
       cookie_origins: []      # other origins (https://app.example.com) whose pages may send writes
                               # authenticated by that cookie; the service's own origin always may
@@ -36,6 +37,7 @@ from ._keys import ALGORITHMS, MIN_SECRET_BYTES, Jwks, KeySet, load_private_key,
 DEFAULT_SECRET_ENV = "MACARON_JWT_SECRET"
 DEFAULT_SECRET_KEY = "jwt_secret"
 MAX_LEEWAY = 60
+DEFAULT_MAX_TTL = 86_400  # a day: a token that lives longer is refused (an 'exp' in year 9999, say)
 _KNOWN = frozenset(
     (
         "algorithm",
@@ -44,6 +46,7 @@ _KNOWN = frozenset(
         "leeway",
         "ttl",
         "service_ttl",
+        "max_ttl",
         "cookie",
         "cookie_origins",
         "secret",
@@ -72,6 +75,7 @@ class AuthSettings:
     public_key: str | None
     jwks_url: str | None
     jwks_ttl: float
+    max_ttl: int = DEFAULT_MAX_TTL
 
     @classmethod
     def from_config(cls, config: Config) -> AuthSettings:
@@ -91,14 +95,17 @@ class AuthSettings:
             leeway = float(raw.get("leeway", 10))
             ttl, service_ttl = int(raw.get("ttl", 3600)), int(raw.get("service_ttl", 60))
             jwks_ttl = float(raw.get("jwks_ttl", 300))
+            max_ttl = int(raw.get("max_ttl", DEFAULT_MAX_TTL))
         except (TypeError, ValueError):
-            raise ConfigError(f"{where}: leeway, ttl, service_ttl and jwks_ttl must be numbers") from None
+            raise ConfigError(f"{where}: leeway, ttl, service_ttl, max_ttl and jwks_ttl must be numbers") from None
         if not 0 <= leeway <= MAX_LEEWAY:
             raise ConfigError(
                 f"{where}.leeway: {leeway} s is outside 0..{MAX_LEEWAY} s (a large leeway accepts expired tokens)"
             )
         if ttl <= 0 or service_ttl <= 0:
             raise ConfigError(f"{where}: ttl and service_ttl must be positive")
+        if max(ttl, service_ttl) > max_ttl:
+            raise ConfigError(f"{where}: ttl and service_ttl must not exceed max_ttl ({max_ttl} s)")
         opt = {k: (str(raw[k]) if raw.get(k) else None) for k in ("secret", "private_key", "public_key", "jwks_url")}
         if algorithm == "HS256" and (opt["private_key"] or opt["public_key"] or opt["jwks_url"]):
             raise ConfigError(
@@ -121,6 +128,7 @@ class AuthSettings:
             cookie=str(raw.get("cookie") or "token"),
             cookie_origins=frozenset(o.rstrip("/").lower() for o in origins),
             jwks_ttl=jwks_ttl,
+            max_ttl=max_ttl,
             **opt,
         )
 

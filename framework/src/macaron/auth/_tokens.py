@@ -2,11 +2,15 @@
 
 Every verified token has ``exp``, ``iat``, ``iss``, ``aud`` and a non-empty string
 ``sub``; ``alg`` must be the pinned algorithm and the signature is checked with it
-only. A refusal is a :class:`TokenError` whose ``reason`` never contains the token.
+only. ``exp``, ``iat`` and ``nbf`` must be JSON numbers (not numeric strings, which PyJWT
+takes), finite, and the token may live at most ``auth.max_ttl`` seconds; ``sub`` must not
+start or end with whitespace. A refusal is a :class:`TokenError` whose ``reason`` never
+contains the token.
 """
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -72,14 +76,16 @@ class TokenAuthority:
 
         if self.keys.signing_key is None:
             raise ConfigError(f"this service cannot sign tokens: {self.keys.cannot_sign}")
-        if not isinstance(sub, str) or not sub.strip():
-            raise ValueError("sub must be a non-empty string")
+        if not isinstance(sub, str) or not sub.strip() or sub != sub.strip():
+            raise ValueError("sub must be a non-empty string without surrounding whitespace")
         clash = RESERVED_CLAIMS & set(claims)
         if clash:
             raise ValueError(f"claims {sorted(clash)} are set by the framework; use the keyword arguments")
         lifetime = self.settings.ttl if ttl is None else int(ttl)
         if lifetime <= 0:
             raise ValueError("ttl must be positive")
+        if lifetime > self.settings.max_ttl:
+            raise ValueError(f"ttl must not exceed auth.max_ttl ({self.settings.max_ttl} s)")
         scope_list = [scopes] if isinstance(scopes, str) else list(scopes)
         if any(not isinstance(s, str) or not s or " " in s for s in scope_list):
             raise ValueError("each scope must be a non-empty string without spaces")
@@ -169,9 +175,18 @@ class TokenAuthority:
             raise TokenError("the token is malformed (a segment or a time claim cannot be decoded)") from None
         except Exception:  # any other decoding problem: fail closed, say nothing about the token
             raise TokenError("the token cannot be decoded or verified") from None
+        for name in ("exp", "iat", "nbf"):
+            value = claims.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise TokenError(f"the token's {name!r} must be a number (seconds since the epoch)")
+        longest = self.settings.max_ttl
+        if claims["exp"] - claims["iat"] > longest or claims["exp"] - time.time() > longest + self.settings.leeway:
+            raise TokenError(f"the token lives longer than the {longest} s this service accepts (exp - iat)")
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub.strip():
             raise TokenError("the token's subject (sub) is empty")
+        if sub != sub.strip():
+            raise TokenError("the token's subject (sub) starts or ends with whitespace")
         if "scope" in claims and not isinstance(claims["scope"], str | list):
             raise TokenError("the token's scope claim must be a string or a list")
         return claims

@@ -6,6 +6,11 @@ stateful sequences along the links it infers between operations. Every response 
 through the checks in :data:`CHECKS`. Secured operations get a valid bearer token for
 positive cases; ``ignored_auth`` checks that the same request without it is refused.
 
+A second pass (:func:`hostile_cases`) sends each JSON body the spec declares with one value
+that is valid JSON but that Python, a store or a client library cannot take (a 5,000-digit or
+beyond-64-bit integer, ``1e999``, ``NaN``, a lone surrogate, 100 levels of nesting): each must
+be a 4xx problem+json (check ``hostile_json``), which schemathesis's generators never try.
+
 Two targets: a service's WSGI app in this process (:func:`fuzz_app`), or a live URL
 (:func:`fuzz_url`). Both return a :class:`FuzzReport`; a run with a fixed ``seed`` and
 ``max_examples`` generates the same cases every time.
@@ -133,7 +138,14 @@ def fuzz_app(service: Service, app: Any, *, token: str | None = None, seed: int 
     config = fuzz_config(spec, token=token, seed=seed, max_examples=max_examples, max_time=max_time)
     with _wsgi_probe_fix():
         schema = schemathesis.openapi.from_wsgi("/api.json", app, config=config)
-        return _run(schema, FuzzReport(service.name, "in-process WSGI app"))
+        report = _run(schema, FuzzReport(service.name, "in-process WSGI app"))
+    client = app.test_client()
+
+    def send(method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        answer = client.open(path, method=method, data=body, headers=headers)
+        return answer.status_code, answer.headers.get("Content-Type", "")
+
+    return _hostile_pass(spec, token, send, report)
 
 
 def fetch_spec(base_url: str) -> dict[str, Any]:
@@ -154,7 +166,69 @@ def fuzz_url(base_url: str, *, token: str | None, seed: int = 0, max_examples: i
     config = fuzz_config(spec, token=token, seed=seed, max_examples=max_examples, max_time=max_time,
                          base_url=base_url.rstrip("/"))
     schema = schemathesis.openapi.from_dict(spec, config=config)
-    return _run(schema, FuzzReport(name or str(spec.get("info", {}).get("title", "")), base_url))
+    report = _run(schema, FuzzReport(name or str(spec.get("info", {}).get("title", "")), base_url))
+    import requests
+
+    def send(method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        answer = requests.request(method, base_url.rstrip("/") + path, data=body, headers=headers, timeout=30)
+        return answer.status_code, answer.headers.get("Content-Type", "")
+
+    return _hostile_pass(spec, token, send, report)
+
+
+HOSTILE_JSON = (  # valid JSON text that Python, a store or a client library cannot take
+    "1" * 5000, "-18446744073709551616", "1e999", "-1E+400", "NaN", "Infinity", '"a\\ud800b"', '"\\udfff"',
+    "[" * 100 + "]" * 100,
+)
+
+
+def hostile_cases(spec: dict[str, Any]) -> Iterator[tuple[str, str, str, bytes]]:
+    """(operation, method, path, body) for every operation with a JSON body: the body an object of
+    its schema's top-level properties, each in turn holding each :data:`HOSTILE_JSON` value (or, for
+    a body without properties, the value itself). Path parameters are ``1``."""
+    import json
+    import re
+
+    definitions = spec.get("definitions") or {}
+    base = str(spec.get("basePath") or "").rstrip("/")
+    for route, item in (spec.get("paths") or {}).items():
+        for method, op in item.items():
+            if method == "parameters" or not isinstance(op, dict):
+                continue
+            params = [*item.get("parameters", []), *op.get("parameters", [])]
+            body = next((p for p in params if isinstance(p, dict) and p.get("in") == "body"), None)
+            if body is None:
+                continue
+            schema = body.get("schema") or {}
+            for _ in range(16):
+                if "$ref" not in schema:
+                    break
+                schema = definitions.get(str(schema["$ref"]).rsplit("/", 1)[-1], {})
+            names = list(schema.get("properties") or {}) or [None]
+            path = base + re.sub(r"\{[^}]+\}", "1", route)
+            for name in names:
+                for value in HOSTILE_JSON:
+                    text = value if name is None else "{" + json.dumps(name) + ": " + value + "}"
+                    yield str(op.get("operationId") or route), method.upper(), path, text.encode()
+
+
+def _hostile_pass(spec: dict[str, Any], token: str | None, send: Any, report: FuzzReport) -> FuzzReport:
+    started = time.monotonic()
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    seen: set[str] = set()
+    for operation, method, path, body in hostile_cases(spec):
+        status, content_type = send(method, path, body, headers)
+        report.cases += 1
+        report.statuses[status] += 1
+        if (status >= 500 or not content_type.startswith("application/problem+json")) and operation not in seen:
+            seen.add(operation)
+            shown = body[:80].decode("utf-8", "replace")
+            report.failures.append(FuzzFailure(
+                operation, "hostile_json", f"valid but unfit JSON answered {status} ({content_type or 'no type'})",
+                f"body: {shown}{'...' if len(body) > 80 else ''}",
+                f"curl -X {method} <url>{path} -H 'Content-Type: application/json' -d '{shown}'"))
+    report.seconds += time.monotonic() - started
+    return report
 
 
 def _run(schema: Any, report: FuzzReport) -> FuzzReport:
