@@ -44,7 +44,9 @@ def _service(directory: Path, auth: dict[str, object] | None = None) -> Service:
             },
         },
         "definitions": {
-            "Session": {"type": "object", "properties": {"token": {"type": "string"}, "expires_in": {"type": "integer"}}}
+            "Session": {
+                "type": "object", "properties": {"token": {"type": "string"}, "expires_in": {"type": "integer"}},
+            }
         },
     }
     directory.mkdir(parents=True, exist_ok=True)

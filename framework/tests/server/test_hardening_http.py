@@ -110,7 +110,9 @@ def test_a_refused_10_mb_body_reaches_ordinary_clients_as_a_413(base: str) -> No
         assert refused.status_code == 413 and refused.json()["code"] == "PAYLOAD_TOO_LARGE"
     with requests.Session() as session:  # the connection stays usable after the drain
         for _ in range(2):
-            answer = session.post(f"{base}/items", data=TEN_MB, headers={"Content-Type": "application/json"}, timeout=30)
+            answer = session.post(
+                f"{base}/items", data=TEN_MB, headers={"Content-Type": "application/json"}, timeout=30
+            )
             assert answer.status_code == 413
         assert session.get(f"{base}/items/1", timeout=5).status_code == 200
 
