@@ -23,7 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream
 
-from ._errors import ApiError, BadRequest
+from .._core.errors import ApiError, BadRequest
 
 BODY_TIMEOUT = 30.0  # default seconds a request body may stall (service.yaml ``body_timeout``)
 
