@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from macaron import create_app
-from macaron.testing import ThisService, redis_for_tests, serve_app
+from macaron.testing import Api, ThisService, redis_for_tests, serve_app
 
 PASSWORD = "correct horse 42"
 
@@ -45,9 +44,9 @@ def auth0_url() -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(f"{url}/__fake__/ping", timeout=1).status_code == 200:
+                if Api(url, timeout=1).get("/__fake__/ping").status_code == 200:
                     break
-            except requests.RequestException:
+            except OSError:  # requests' errors are OSErrors: not up yet
                 pass
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("the Auth0 fake did not start")

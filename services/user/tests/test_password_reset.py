@@ -10,7 +10,7 @@ import time
 import uuid
 from typing import Any
 
-import requests
+from macaron.testing import Api
 
 from .conftest import PASSWORD, UserApp, free_port
 
@@ -45,7 +45,7 @@ def test_existing_and_missing_accounts_get_the_same_answer_and_only_existing_one
     with app.test_request_context("/v1/password-reset", method="POST"):
         assert reset.run_now(missing, "202401010000") is False
         assert reset.run_now(user["email"], "202401010000") is True
-    resets = requests.get(f"{auth0_url}/__fake__/state", timeout=5).json()["password_resets"]
+    resets = Api(auth0_url).get("/__fake__/state").json()["password_resets"]
     assert [r["email"] for r in resets].count(user["email"]) == 1 and missing not in str(resets)
     sent = mail.models.Mail.find_by("idempotency_key", f"reset:{user['user_id']}:202401010000")
     assert sent.template == "password_reset" and sent.to == user["email"]
@@ -71,7 +71,7 @@ def test_with_the_queue_down_both_answers_are_still_alike_and_the_reset_happens_
         outbox.drain(service)
         time.sleep(0.2)
     assert outbox.pending(service) == 0
-    resets = requests.get(f"{auth0_url}/__fake__/state", timeout=5).json()["password_resets"]
+    resets = Api(auth0_url).get("/__fake__/state").json()["password_resets"]
     assert user["email"] in str(resets) and missing not in str(resets)
     mails = [mail.models.Mail.find_by("idempotency_key", f"reset:{user['user_id']}:{s}") for s in _stamps()]
     assert [m.template for m in mails if m is not None] == ["password_reset"]
