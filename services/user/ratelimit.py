@@ -26,7 +26,6 @@ import time
 from typing import Any
 
 import redis
-
 from macaron import ApiError, Service, client_address
 
 _PAUSE = 2.0
