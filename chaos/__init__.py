@@ -5,5 +5,6 @@
 - ``harness``: the system under test with its levers (stop Redis, kill the worker, inject faults);
 - ``traffic``: scenarios 1, 2, 6, 7 (load, Redis outage, malformed input, log audit);
 - ``faults``: scenarios 3, 4, 5 (worker SIGKILLs, SendGrid faults, Auth0 down);
+- ``outbox``: scenario 8 (signups while Redis is down: every accepted signup's mail, once);
 - ``__main__``: ``python -m chaos [--short]`` runs them all and prints each one's figures.
 """

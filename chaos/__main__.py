@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import faults, traffic
+from . import faults, outbox, traffic
 from .harness import SHORT, THOROUGH, Chaos, ScenarioFailed
 
 SCENARIOS: list[tuple[str, Callable[[Chaos], dict[str, Any]]]] = [
@@ -21,6 +21,7 @@ SCENARIOS: list[tuple[str, Callable[[Chaos], dict[str, Any]]]] = [
     ("4-sendgrid-faults", faults.sendgrid_faults),
     ("5-auth0-down", faults.auth0_down),
     ("6-malformed-input", traffic.malformed),
+    ("8-signups-redis-outage", outbox.signup_outage),
     ("7-log-audit", traffic.log_audit),
 ]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chaos import faults, traffic
+from chaos import faults, outbox, traffic
 from chaos.harness import SHORT, Chaos
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,6 +55,12 @@ def test_5_auth0_down_is_a_prompt_503_and_stores_nothing(chaos: Chaos) -> None:
 def test_6_malformed_input_is_refused_as_problem_json(chaos: Chaos) -> None:
     figures = run(traffic.malformed, chaos)
     assert figures["unexpected"] == 0 and figures["refused_problem_json"] == figures["requests"]
+
+
+def test_8_signups_during_a_redis_outage_lose_no_mail_and_double_none(chaos: Chaos) -> None:
+    figures = run(outbox.signup_outage, chaos)
+    assert figures["lost"] == 0 and figures["duplicates"] == 0
+    assert figures["mails_delivered"] == figures["signups_accepted"] > 0
 
 
 def test_7_no_secret_in_any_log_line(chaos: Chaos) -> None:

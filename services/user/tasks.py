@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from macaron import current_service
+from macaron import current_service, tasks
 from macaron.clients import UpstreamError, client
 from macaron.tasks import task
+
+from . import identity
 
 
 @task(queue="default", retries=8, backoff=[2, 10, 30, 60, 300, 900, 1800, 3600], timeout=30)
@@ -33,3 +35,32 @@ def request_mail(to: str, template: str, data: dict[str, Any], idempotency_key: 
             return None
         raise
     return str(queued.id)
+
+
+@task(queue="default", retries=8, backoff=[2, 10, 30, 60, 300, 900, 1800, 3600], timeout=60)
+def deliver_outbox(entry_id: str) -> str:
+    """Try outbox entry ``entry_id`` (``outbox.attempt``); raise while it is not delivered, so the
+    worker retries it too (the web processes' drainers also do, under the same lease)."""
+    from .outbox import attempt
+
+    outcome = attempt(current_service(), entry_id)
+    if outcome == "later":
+        raise RuntimeError(f"outbox entry {entry_id} not delivered yet")
+    return outcome
+
+
+@task(queue="default", retries=5, backoff=[2, 10, 30, 60, 300], timeout=60)
+def start_password_reset(email: str, stamp: str) -> bool:
+    """The work of a password reset, done here rather than before the answer, so that the answer
+    says nothing about the account (not even by its timing): the Auth0 reset (once per job) and
+    the reset mail, when ``email`` has an account; nothing otherwise. ``stamp`` (the minute it was
+    asked for) makes repeated requests of one minute one mail."""
+    service = current_service()
+    user = service.models.User.find_by("email", email)
+    if user is None:
+        return False
+    tasks.once("auth0-change-password", identity.start_password_reset, email)
+    # the name is the signer's own text: only mailed once the address is shown to be theirs
+    data = {"name": user.name if user.verified_at else "there"}
+    request_mail.run_now(email, "password_reset", data, f"reset:{user.user_id}:{stamp}")
+    return True

@@ -6,10 +6,14 @@ password grants, ``client_credentials`` and ``refresh_token``, and answers
 ``/userinfo`` for the access tokens it issued. Like Auth0's brute-force protection, 10
 consecutive wrong passwords for one user from one address (``auth0-forwarded-for``, else
 the caller's) block that pair with 429 ``too_many_attempts``; a success resets the count.
-Auth0 lifts a block when the user follows the link it mails; here a password-reset request
-for the user stands for that. Client secrets cannot be checked
-(they are unknown here): any non-empty one is accepted. Passwords are kept as
-salted hashes, never in clear. Handlers run one at a time (the fake serialises them).
+As in Auth0, a password-reset *request* does not lift a block (else anyone could unblock an
+attacker's address by asking for a reset mail): only a changed password, the unblock link or the
+Management API do, none of which this fake's spec has, so a block lasts until ``DELETE
+/__fake__/state``. Client secrets cannot be checked (they are unknown here): any non-empty one
+is accepted. Passwords are kept as salted hashes, never in clear, and the request log
+(``/__fake__/requests``) shows passwords and client secrets only as fingerprints
+(``sha256:1a2b3c4d5e6f``), as it shows credentials. Handlers run one at a time (the fake
+serialises them).
 """
 
 from __future__ import annotations
@@ -19,10 +23,49 @@ import secrets
 import time
 from typing import Any
 
+from flask import current_app, has_app_context
+
 _PASSWORD_GRANTS = ("http://auth0.com/oauth/grant-type/password-realm", "password")
 _MIN_PASSWORD = 8  # Auth0's "fair" policy: at least 8 characters (this fake checks the length only)
 _TTL = 86400
 _BLOCK_AFTER = 10  # Auth0's default brute-force threshold
+#: Body fields never shown in clear in the request log (``/__fake__/requests``).
+SECRET_FIELDS = frozenset({"password", "client_secret", "refresh_token"})
+
+
+def _fingerprint(value: Any) -> str:
+    """What the log shows of a secret: as the fake shows credentials, a short digest (equal values
+    still compare equal, so tests can tell which secret was sent without reading it)."""
+    return "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()[:12]
+
+
+def _masked(entry: Any) -> Any:
+    body = entry.get("body") if isinstance(entry, dict) else None
+    if isinstance(body, dict):
+        for field in SECRET_FIELDS & body.keys():
+            if isinstance(body[field], str) and not body[field].startswith("sha256:"):
+                body[field] = _fingerprint(body[field])
+    return entry
+
+
+class _MaskingLog(list):  # type: ignore[type-arg]
+    """The fake's request log, masking secret body fields as each request is recorded."""
+
+    def append(self, entry: Any) -> None:
+        super().append(_masked(entry))
+
+
+def mask_request_log() -> None:
+    """Make the running fake's request log mask :data:`SECRET_FIELDS` from now on, and mask what
+    it holds already. The framework records each request before its handler runs and has no hook
+    for body fields, so the first handler call swaps the log for a masking one."""
+    if not has_app_context():
+        return
+    log_state = current_app.extensions.get("macaron.fake")
+    requests = getattr(log_state, "requests", None)
+    if log_state is None or isinstance(requests, _MaskingLog) or not isinstance(requests, list):
+        return
+    log_state.requests = _MaskingLog(_masked(e) for e in requests)
 
 
 def _hash(password: str, salt: str) -> str:
@@ -35,6 +78,7 @@ def _oauth_error(status: int, error: str, description: str) -> tuple[dict[str, s
 
 def signup(fake: Any, body: Any) -> Any:
     """Create a database user; 400 ``user_exists`` for a taken email, 400 ``invalid_password`` for a weak one."""
+    mask_request_log()
     users = fake.state.setdefault("users", {})
     email = body.email.lower()
     if email in users:
@@ -91,6 +135,7 @@ def _user_by_sub(fake: Any, sub: str) -> dict[str, Any] | None:
 
 def getToken(fake: Any, body: Any, auth0_forwarded_for: str | None = None) -> Any:
     """The token endpoint: password grants, client_credentials and refresh_token."""
+    mask_request_log()
     grant = body.grant_type
     if grant in _PASSWORD_GRANTS:
         for name in ("username", "password") + (("realm",) if grant != "password" else ()):
@@ -125,13 +170,12 @@ def getToken(fake: Any, body: Any, auth0_forwarded_for: str | None = None) -> An
 
 
 def changePassword(fake: Any, body: Any) -> Any:
-    """Always 200 (Auth0 does not reveal whether the user exists); known users get a reset recorded."""
+    """Always 200 (Auth0 does not reveal whether the user exists); known users get a reset recorded.
+    A brute-force block stays: asking for a reset changes no password."""
+    mask_request_log()
     email = body.email.lower()
     if email in fake.state.get("users", {}):
         fake.state.setdefault("password_resets", []).append({"email": body.email, "connection": body.connection})
-        failures = fake.state.get("failed_logins", {})
-        for key in [k for k in failures if k.rpartition(" ")[0] == email]:  # as if the user unblocked by mail
-            del failures[key]
     return "We've just sent you an email to reset your password."
 
 

@@ -22,6 +22,23 @@ class LoginRequest(_Model):
 LoginRequestDict = TypedDict('LoginRequestDict', {'email': Required[str], 'password': Required[str]}, total=False)
 
 
+class OutboxMail(_Model):
+    id: str
+    kind: Literal['mail', 'reset']
+    to: str
+    template: str | None
+    data: dict[str, Any] | None
+    user_id: str | None
+    state: Literal['pending']
+    attempts: int
+    next_at: float
+    lease_until: float
+    created_at: float
+    last_error: str | None
+    def __init__(self, *, id: str, kind: Literal['mail', 'reset'], to: str, state: Literal['pending'], attempts: int, next_at: float, lease_until: float, created_at: float, template: str | None = ..., data: Mapping[str, Any] | None = ..., user_id: str | None = ..., last_error: str | None = ...) -> None: ...
+OutboxMailDict = TypedDict('OutboxMailDict', {'id': Required[str], 'kind': Required[Literal['mail', 'reset']], 'to': Required[str], 'template': str, 'data': Mapping[str, Any], 'user_id': str, 'state': Required[Literal['pending']], 'attempts': Required[int], 'next_at': Required[float], 'lease_until': Required[float], 'created_at': Required[float], 'last_error': str}, total=False)
+
+
 class PasswordResetRequest(_Model):
     email: str
     def __init__(self, *, email: str) -> None: ...
@@ -47,8 +64,9 @@ class Profile(_Model):
     name: str
     created_at: str
     updated_at: str | None
-    def __init__(self, *, user_id: str, email: str, name: str, created_at: str, updated_at: str | None = ...) -> None: ...
-ProfileDict = TypedDict('ProfileDict', {'user_id': Required[str], 'email': Required[str], 'name': Required[str], 'created_at': Required[str], 'updated_at': str}, total=False)
+    email_verified: bool | None
+    def __init__(self, *, user_id: str, email: str, name: str, created_at: str, updated_at: str | None = ..., email_verified: bool | None = ...) -> None: ...
+ProfileDict = TypedDict('ProfileDict', {'user_id': Required[str], 'email': Required[str], 'name': Required[str], 'created_at': Required[str], 'updated_at': str, 'email_verified': bool}, total=False)
 
 
 class ProfileUpdate(_Model):
@@ -81,12 +99,20 @@ class User(_Model):
     auth0_id: str
     created_at: str
     updated_at: str | None
-    def __init__(self, *, user_id: str, email: str, name: str, auth0_id: str, created_at: str, updated_at: str | None = ...) -> None: ...
-UserDict = TypedDict('UserDict', {'user_id': Required[str], 'email': Required[str], 'name': Required[str], 'auth0_id': Required[str], 'created_at': Required[str], 'updated_at': str}, total=False)
+    verified_at: str | None
+    def __init__(self, *, user_id: str, email: str, name: str, auth0_id: str, created_at: str, updated_at: str | None = ..., verified_at: str | None = ...) -> None: ...
+UserDict = TypedDict('UserDict', {'user_id': Required[str], 'email': Required[str], 'name': Required[str], 'auth0_id': Required[str], 'created_at': Required[str], 'updated_at': str, 'verified_at': str}, total=False)
+
+
+class VerifyRequest(_Model):
+    token: str
+    def __init__(self, *, token: str) -> None: ...
+VerifyRequestDict = TypedDict('VerifyRequestDict', {'token': Required[str]}, total=False)
 
 
 class UserModels(Protocol):
     LoginRequest: type[LoginRequest]
+    OutboxMail: type[OutboxMail]
     PasswordResetRequest: type[PasswordResetRequest]
     Problem: type[Problem]
     Profile: type[Profile]
@@ -94,10 +120,12 @@ class UserModels(Protocol):
     Session: type[Session]
     SignupRequest: type[SignupRequest]
     User: type[User]
+    VerifyRequest: type[VerifyRequest]
 
 
 class UserResponses(Protocol):
     def signup(self, *, body: SignupRequest | SignupRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Session]: ...
+    def verifyEmail(self, *, body: VerifyRequest | VerifyRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Profile]: ...
     def login(self, *, body: LoginRequest | LoginRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Session]: ...
     def getMe(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[Profile]: ...
     def deleteMe(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> ClientResponse[None]: ...
@@ -114,6 +142,7 @@ class UserClient(Protocol):
     def operations(self) -> list[str]: ...
     def call(self, operation: str, /, **kwargs: Any) -> Any: ...
     def signup(self, *, body: SignupRequest | SignupRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Session: ...
+    def verifyEmail(self, *, body: VerifyRequest | VerifyRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Profile: ...
     def login(self, *, body: LoginRequest | LoginRequestDict, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Session: ...
     def getMe(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> Profile: ...
     def deleteMe(self, *, _timeout: float | tuple[float, float] | None = ..., _retries: int | None = ..., _idempotency_key: str | None = ..., _headers: Mapping[str, str] | None = ...) -> None: ...

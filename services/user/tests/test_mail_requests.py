@@ -1,5 +1,6 @@
 """The mails this service asks for: queued as a task that retries through a mail-service outage,
-ends on a refusal it would repeat, and falls back to one direct request when the queue is down.
+ends on a refusal it would repeat, and, owed in the outbox, is asked for once directly when the
+queue is down (the drainer then retries it: test_outbox.py).
 
 The mail service here is a scripted stand-in (``http.server`` on 127.0.0.1) answering what the
 mail service's spec allows, so each answer is chosen by the test.
@@ -7,16 +8,18 @@ mail service's spec allows, so each answer is chosen by the test.
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
-from macaron import create_app, tasks
+from macaron import create_app
 from macaron.clients import UpstreamError
 from macaron.testing import ThisService, capture_logs, redis_for_tests
 
@@ -67,9 +70,12 @@ def redis_url() -> Iterator[str]:
         yield url
 
 
-def app_of(this_service: ThisService, mail_url: str, redis_url: str) -> Any:
-    service = this_service.load({"MACARON_USER_CLIENTS__MAIL__URL": mail_url, "REDIS_URL": redis_url})
-    return create_app(service)
+def app_of(this_service: ThisService, mail_url: str, redis_url: str, store: Path | None = None) -> Any:
+    environ = {"MACARON_USER_CLIENTS__MAIL__URL": mail_url, "REDIS_URL": redis_url,
+               "MACARON_USER_OUTBOX__DRAIN_INTERVAL": "0"}
+    if store is not None:
+        environ["MACARON_USER_STORE__PATH"] = str(store / "user.sqlite3")
+    return create_app(this_service.load(environ))
 
 
 def test_an_outage_raises_so_the_task_is_retried_then_the_same_mail_goes_through(
@@ -99,21 +105,30 @@ def test_a_refusal_it_would_repeat_ends_the_task_and_is_logged(this_service: Thi
     assert len(seen) == 1 and any("refused the nope mail" in r["message"] for r in logs.records)
 
 
-def test_a_mail_is_queued_when_the_queue_is_up(this_service: ThisService, redis_url: str) -> None:
+def _owed(app: Any, key: str) -> tuple[Any, Any]:
+    service = app.extensions["macaron"]
+    outbox = importlib.import_module(f"{service.package}.outbox")
+    return outbox, outbox.add(service, "mail", "b@example.com", key=key, template="welcome", data={"name": "B"})
+
+
+def test_an_owed_mail_is_queued_when_the_queue_is_up(this_service: ThisService, redis_url: str,
+                                                     tmp_path: Path) -> None:
     with mail_service([(202, {"id": "m-2", "status": "queued"})]) as (url, seen):
-        app = app_of(this_service, url, redis_url)
-        mailer = app.extensions["macaron"].resolve("mailer.request_mail", where="test")
+        app = app_of(this_service, url, redis_url, tmp_path)
+        outbox, owed = _owed(app, "welcome:u-2")
         with app.test_request_context("/v1/users", method="POST"):
-            job_id = mailer("b@example.com", "welcome", {"name": "B"}, "welcome:u-2")
-            assert job_id and tasks.status(job_id).state == "queued"
-    assert seen == []  # the worker (not running here) makes the request
+            outbox.send_soon(app.extensions["macaron"], owed.id)
+    assert seen == []  # the worker (not running here) makes the request; the entry waits for it
+    assert outbox.pending(app.extensions["macaron"]) == 1
 
 
-def test_with_the_queue_down_the_mail_is_asked_for_once_directly(this_service: ThisService) -> None:
+def test_with_the_queue_down_an_owed_mail_is_asked_for_once_directly(this_service: ThisService,
+                                                                     tmp_path: Path) -> None:
     with mail_service([(202, {"id": "m-3", "status": "queued"})]) as (url, seen):
-        app = app_of(this_service, url, f"redis://127.0.0.1:{closed_port()}/0")
-        mailer = app.extensions["macaron"].resolve("mailer.request_mail", where="test")
+        app = app_of(this_service, url, f"redis://127.0.0.1:{closed_port()}/0", tmp_path)
+        outbox, owed = _owed(app, "welcome:u-3")
         with capture_logs(app.extensions["macaron"]) as logs, app.test_request_context("/v1/users", method="POST"):
-            assert mailer("c@example.com", "welcome", {"name": "C"}, "welcome:u-3") is None
-    assert [s["body"]["to"] for s in seen] == ["c@example.com"]
+            outbox.send_soon(app.extensions["macaron"], owed.id)
+    assert [(s["body"]["to"], s["idempotency_key"]) for s in seen] == [("b@example.com", "welcome:u-3")]
     assert any("task queue is unavailable" in r["message"] for r in logs.records)
+    assert outbox.pending(app.extensions["macaron"]) == 0  # taken: no longer owed

@@ -1,5 +1,6 @@
-"""The whole journey of a user, black-box over HTTP: signup → welcome mail → login →
-profile read/update → password reset → second mail → delete.
+"""The whole journey of a user, black-box over HTTP: signup → confirmation mail (a link, none of
+the signer's text) → confirmation → welcome mail → login → profile read/update → password reset →
+reset mail → delete.
 
 Runs against whatever the environment names (see ``macaron.testing.plugin``); the steps
 that read the SendGrid fake's log run only where the target has that fake.
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from macaron.testing import Api, SystemUnderTest, ThisService, assert_problem
 
@@ -43,11 +45,19 @@ def test_journey(system: SystemUnderTest, this_service: ThisService) -> None:
     user_id = session["user"]["user_id"]
 
     if sendgrid is not None:
-        [welcome] = mails_to(sendgrid, email, 1)
+        [confirm] = mails_to(sendgrid, email, 1)
+        assert confirm["custom_args"]["template"] == "confirm_email.v1"
+        data = confirm["personalizations"][0]["dynamic_template_data"]
+        assert list(data) == ["link"] and "Lovelace" not in str(confirm)  # no text of the signer's
+        token = parse_qs(urlsplit(urlsplit(data["link"]).fragment).query)["token"][0]
+        verified = users.post("/v1/users/verify", json={"token": token})
+        assert verified.status_code == 200 and verified.json()["email_verified"] is True
+        welcome = mails_to(sendgrid, email, 2)[1]
         assert welcome["personalizations"][0]["dynamic_template_data"] == {"name": "Ada <Lovelace>"}
         assert welcome["custom_args"]["template"] == "welcome.v1"
         html = next(c["value"] for c in welcome["content"] if c["type"] == "text/html")
         assert "Ada &lt;Lovelace&gt;" in html and "<Lovelace>" not in html
+    assert_problem(users.post("/v1/users/verify", json={"token": f"{user_id}.1.forged"}), 400, "VERIFY_TOKEN_INVALID")
 
     assert_problem(users.post("/v1/login", json={"email": email, "password": "not it 12345"}), 401, "LOGIN_FAILED")
     login = users.post("/v1/login", json={"email": email, "password": PASSWORD})
@@ -61,7 +71,7 @@ def test_journey(system: SystemUnderTest, this_service: ThisService) -> None:
 
     assert users.post("/v1/password-reset", json={"email": email}).status_code == 202
     if sendgrid is not None:
-        reset = mails_to(sendgrid, email, 2)[1]
+        reset = mails_to(sendgrid, email, 3)[2]
         assert reset["custom_args"]["template"] == "password_reset.v1"
         assert reset["personalizations"][0]["dynamic_template_data"] == {"name": "Ada King"}
 
