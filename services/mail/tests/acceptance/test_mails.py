@@ -81,3 +81,32 @@ def test_unknown_mail_is_404(system: SystemUnderTest, this_service: ThisService)
     assert_problem(mail.get(f"/v1/mails/{uuid.uuid4().hex}"), 404, "MAIL_NOT_FOUND")
     assert_problem(mail.get("/v1/mails/../../etc"), 404, "ROUTE_NOT_FOUND")
     assert_problem(mail.get("/v1/mails/NOT-HEX"), 400, "VALIDATION_ERROR", paths=["/path/id"])
+
+
+def test_a_caller_reads_only_its_own_mails(system: SystemUnderTest, this_service: ThisService) -> None:
+    """Regression: any holder of mail:send could read any mail by id (recipient, status, errors)."""
+    mine = sender(system, this_service.name)
+    other = system.api(this_service.name,
+                       token=system.token(this_service.name, sub="service:other", scopes=["mail:send"]))
+    queued = mine.post("/v1/mails", json={"to": f"o-{uuid.uuid4().hex[:8]}@example.com", "template": "welcome",
+                                          "data": {"name": "O"}})
+    assert queued.status_code == 202
+    assert mine.get(f"/v1/mails/{queued.json()['id']}").status_code == 200
+    assert_problem(other.get(f"/v1/mails/{queued.json()['id']}"), 404, "MAIL_NOT_FOUND")
+
+
+def test_idempotency_keys_belong_to_their_caller(system: SystemUnderTest, this_service: ThisService) -> None:
+    """Regression: keys were global, so one service's key answered (or refused) another's mail."""
+    one = sender(system, this_service.name)
+    two = system.api(this_service.name,
+                     token=system.token(this_service.name, sub="service:other", scopes=["mail:send"]))
+    key = uuid.uuid4().hex
+    first = one.post("/v1/mails", json={"to": "a@example.com", "template": "welcome", "data": {"name": "A"},
+                                        "idempotency_key": key})
+    second = two.post("/v1/mails", json={"to": "b@example.com", "template": "welcome", "data": {"name": "B"},
+                                         "idempotency_key": key})
+    assert first.status_code == 202 and second.status_code == 202  # not 409 IDEMPOTENCY_KEY_REUSED
+    assert first.json()["id"] != second.json()["id"]
+    again = two.post("/v1/mails", json={"to": "b@example.com", "template": "welcome", "data": {"name": "B"},
+                                        "idempotency_key": key})
+    assert again.json()["id"] == second.json()["id"]
