@@ -81,10 +81,10 @@ def test_malformed_chunked_framing_is_a_400_problem(base: str, framing: bytes) -
 
 
 def test_a_body_that_stops_arriving_is_a_408_not_a_hung_request(base: str) -> None:
-    """A chunk size far beyond the body limit, or a declared length, then nothing: the thread waited
-    for ever (and held the connection) before; now ``body_timeout`` ends it."""
+    """A chunk (within the limit: past it is a 413 at once) or a declared length, then nothing: the
+    thread waited for ever (and held the connection) before; now ``body_timeout`` ends it."""
     for stalled in (
-        CHUNKED + b"fffffff\r\n" + b'{"name": ',
+        CHUNKED + b"ff\r\n" + b'{"name": ',
         b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
     ):
         assert_problem_bytes(*exchange(base, stalled, then_hold=True), 408, "REQUEST_TIMEOUT")
@@ -92,6 +92,17 @@ def test_a_body_that_stops_arriving_is_a_408_not_a_hung_request(base: str) -> No
 
 
 TEN_MB = b'{"name": "' + b"x" * 10_000_000 + b'"}'
+
+
+@pytest.mark.parametrize("chunks", [b"fffffffff\r\n", b"10001\r\n", b"8000\r\n" + b"x" * 0x8000 + b"\r\n8001\r\n"],
+                         ids=["68 GB in one chunk", "one chunk over the limit", "two chunks over it together"])
+def test_a_chunk_size_past_the_limit_is_a_413_at_once(base: str, chunks: bytes) -> None:
+    """Regression: a chunk announcing more than max_body_bytes (65,536 for shop) held the request
+    until body_timeout, then answered 408; it is refused at its size line (then_hold: the client
+    sends none of the announced bytes, so only an answer from the size alone passes)."""
+    status, headers, body = exchange(base, b"POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                     b"Transfer-Encoding: chunked\r\n\r\n" + chunks, then_hold=True)
+    assert_problem_bytes(status, headers, body, 413, "PAYLOAD_TOO_LARGE")
 
 
 def test_a_refused_10_mb_body_reaches_ordinary_clients_as_a_413(base: str) -> None:

@@ -11,6 +11,8 @@ The worker also keeps a request from hanging or from being reset:
 - reading the request body times out after ``body_timeout`` seconds without progress (service.yaml,
   default 30): a client that declares a body (or a chunk) and stops sending gets a 408
   (``_body.body_error``) instead of holding a thread for ever;
+- a chunked body is refused (413) at the chunk-size line that takes its declared length past
+  ``max_body_bytes``, not after waiting for the bytes it announces (``SizedChunkedReader``);
 - after the answer, the unread rest of a body is drained, up to ``LINGER_BYTES`` within
   ``LINGER_SECONDS`` (nginx's lingering close), before the connection is reused or closed. gunicorn
   alone drains 64 KiB, then closes with the rest unread: the kernel answers the client's next bytes
@@ -24,7 +26,10 @@ import time
 from typing import Any
 
 from gunicorn import util  # type: ignore[import-untyped]
+from gunicorn.http import message  # type: ignore[import-untyped]
+from gunicorn.http.body import ChunkedReader  # type: ignore[import-untyped]
 from gunicorn.workers.gthread import ThreadWorker  # type: ignore[import-untyped]
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .._core.errors import PROBLEM_JSON, ApiError, problem_body
@@ -73,6 +78,21 @@ def problem_response(page: bytes) -> bytes:
     return head.encode("latin-1") + body
 
 
+class SizedChunkedReader(ChunkedReader):  # type: ignore[misc]
+    """gunicorn's chunked-body reader, refusing a body whose chunk sizes add up past ``limit`` as
+    soon as the size line says so (gunicorn would wait for the announced bytes first)."""
+
+    limit: int | None = None  # the app's max_body_bytes, set once per worker process
+    _declared = 0
+
+    def parse_chunk_size(self, unreader: Any, data: Any = None) -> Any:
+        size, rest = super().parse_chunk_size(unreader, data)
+        self._declared += size
+        if self.limit is not None and self._declared > self.limit:
+            raise RequestEntityTooLarge(f"the body's chunks declare more than the limit of {self.limit} bytes")
+        return size, rest
+
+
 class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
     """gunicorn's gthread worker whose own error answers are problem+json (and whose requests
     neither hang on a stalled body nor end in a reset: see the module's docstring)."""
@@ -85,6 +105,12 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
             value = service.config.get("body_timeout", BODY_TIMEOUT) if service is not None else BODY_TIMEOUT
             self._body_timeout = float(value)
         return self._body_timeout
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        limit = getattr(self.wsgi, "config", {}).get("MAX_CONTENT_LENGTH")
+        SizedChunkedReader.limit = int(limit) if limit else None
+        message.ChunkedReader = SizedChunkedReader  # this process serves this one app
 
     def handle_request(self, req: Any, conn: Any) -> Any:
         conn.sock.settimeout(self.body_timeout())  # gunicorn reads the body from a blocking socket
