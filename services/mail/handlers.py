@@ -53,18 +53,18 @@ def sendMail(body: Any) -> tuple[dict[str, str], int]:
     caller = _caller()
     key = _scoped(caller, body.idempotency_key) if body.idempotency_key else None
     if key:
-        earlier = Mail.find_by("idempotency_key", key)
+        earlier = Mail.find_by("caller_key", key)
         if earlier is not None:
             return _replay(earlier, body)
     mail = Mail(id=uuid.uuid4().hex, to=body.to, template=template.name, template_version=template.version,
                 data=data, status="queued", attempts=0, requested_by=caller,
                 created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     if key:
-        mail.idempotency_key = key
+        mail.idempotency_key, mail.caller_key = body.idempotency_key, key
     try:
         mail.create()
     except AlreadyExists:  # the same key, concurrently
-        return _replay(Mail.find_by("idempotency_key", key), body)
+        return _replay(Mail.find_by("caller_key", key), body)
     try:
         deliver.delay(mail.id)
     except QueueUnavailable:

@@ -22,6 +22,7 @@ class Mail(_Model):
     template_version: int | None
     data: dict[str, Any] | None
     idempotency_key: str | None
+    caller_key: str | None
     status: Literal['queued', 'sending', 'sent', 'failed']
     attempts: int
     last_error: str | None
@@ -29,8 +30,8 @@ class Mail(_Model):
     provider_message_id: str | None
     requested_by: str | None
     created_at: str
-    def __init__(self, *, id: str, to: str, template: str, status: Literal['queued', 'sending', 'sent', 'failed'], attempts: int, created_at: str, template_version: int | None = ..., data: Mapping[str, Any] | None = ..., idempotency_key: str | None = ..., last_error: str | None | None = ..., sent_at: str | None | None = ..., provider_message_id: str | None | None = ..., requested_by: str | None = ...) -> None: ...
-MailDict = TypedDict('MailDict', {'id': Required[str], 'to': Required[str], 'template': Required[str], 'template_version': int, 'data': Mapping[str, Any], 'idempotency_key': str, 'status': Required[Literal['queued', 'sending', 'sent', 'failed']], 'attempts': Required[int], 'last_error': str | None, 'sent_at': str | None, 'provider_message_id': str | None, 'requested_by': str, 'created_at': Required[str]}, total=False)
+    def __init__(self, *, id: str, to: str, template: str, status: Literal['queued', 'sending', 'sent', 'failed'], attempts: int, created_at: str, template_version: int | None = ..., data: Mapping[str, Any] | None = ..., idempotency_key: str | None = ..., caller_key: str | None = ..., last_error: str | None | None = ..., sent_at: str | None | None = ..., provider_message_id: str | None | None = ..., requested_by: str | None = ...) -> None: ...
+MailDict = TypedDict('MailDict', {'id': Required[str], 'to': Required[str], 'template': Required[str], 'template_version': int, 'data': Mapping[str, Any], 'idempotency_key': str, 'caller_key': str, 'status': Required[Literal['queued', 'sending', 'sent', 'failed']], 'attempts': Required[int], 'last_error': str | None, 'sent_at': str | None, 'provider_message_id': str | None, 'requested_by': str, 'created_at': Required[str]}, total=False)
 
 
 class MailQueued(_Model):

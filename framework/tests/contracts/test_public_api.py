@@ -54,10 +54,23 @@ def _outside_files() -> list[Path]:
 
 
 def test_code_outside_the_framework_imports_only_exported_names() -> None:
+    """``from macaron.x import y`` and ``x.y`` on a public module bound by an import alike."""
     wrong: list[str] = []
     for path in _outside_files():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        bound: dict[str, str] = {}  # local name -> public module (``from macaron import tasks``)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "macaron":
+                bound.update({a.asname or a.name: f"macaron.{a.name}" for a in node.names
+                              if f"macaron.{a.name}" in PUBLIC})
+            elif isinstance(node, ast.Import):
+                bound.update({a.asname: a.name for a in node.names if a.asname and a.name in PUBLIC})
+        for node in ast.walk(tree):
             where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound:
+                module = bound[node.value.id]
+                if node.attr not in importlib.import_module(module).__all__:
+                    wrong.append(f"{where}: {module}.{node.attr} is not exported")
             if isinstance(node, ast.Import):
                 wrong += [f"{where}: import {a.name}" for a in node.names
                           if a.name.startswith("macaron") and a.name not in PUBLIC]

@@ -12,9 +12,11 @@ from typing import Any
 from .._core.errors import ValidationFailed
 from .._core.service import Service
 from .._local import devenv as _devenv
+from .._local.ports import free_port
 from .._local.redis import redis_url_or_private
 from .._server.validation import RequestValidator
 from ..tasks._redis import connect
+from ..tasks._runtime import attach
 from ..tasks._worker import WorkerProcess, build_worker, configure_logging
 from . import _fuzzrun
 from ._sut import SystemUnderTest
@@ -78,3 +80,20 @@ def run_jobs(service: Service, redis_url: str, *, log_stream: Any = None) -> Non
     SimpleWorker, as ``macaron worker --burst`` would), its JSON log lines to ``log_stream``."""
     configure_logging(service, log_stream)
     build_worker(service, connect(redis_url), simple=True).work(burst=True, logging_level="INFO")
+
+
+@contextmanager
+def queue_unreachable(service: Service) -> Iterator[None]:
+    """Inside the block, ``service``'s task queue points at a closed port of 127.0.0.1 (its
+    enqueues answer 503 ``QUEUE_UNAVAILABLE``, its ``/ping`` reports Redis down); afterwards, at
+    the Redis it had. For tests of what a service does while its queue is down."""
+    runtime = attach(service)
+    before = runtime.url()
+    attach(service, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        yield
+    finally:
+        if before:
+            attach(service, redis_url=before)
+        else:
+            runtime.redis_url, runtime._conn, runtime._queues = None, None, {}
