@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from macaron import tasks
+from macaron.testing import queue_unreachable
 
 from .conftest import PASSWORD, UserApp, free_port
 
@@ -46,16 +46,14 @@ def test_signups_while_redis_is_down_lose_no_mail_and_each_goes_out_once_after(
     _, mail = mail_service
     closed = f"redis://127.0.0.1:{free_port()}/0"
     app, service = user_app(REDIS_URL=closed)  # this service's task queue is down ...
-    tasks.attach(mail, redis_url=closed)  # ... and so is the mail service's: it answers 503
     outbox = _outbox(service)
-    try:
+    with queue_unreachable(mail):  # ... and so is the mail service's: it answers 503
         users = [signup(app.test_client()) for _ in range(5)]
         assert outbox.pending(service) == 5
         outbox.drain(service)
         keys = [f"confirm:{u['user_id']}" for u in users]
         assert [mail.models.Mail.find_by("idempotency_key", k) for k in keys] == [None] * 5  # nothing got through
-    finally:
-        tasks.attach(mail, redis_url=redis_url)  # Redis is back (for the mail service)
+    # Redis is back (for the mail service)
     drain_until_empty(service)
     assert outbox.pending(service) == 0
     sent = [mail.models.Mail.find_by("idempotency_key", k) for k in keys]
@@ -89,12 +87,9 @@ def test_the_drainer_thread_delivers_what_a_signup_left_behind(
     closed = f"redis://127.0.0.1:{free_port()}/0"
     app, service = user_app(REDIS_URL=closed, OUTBOX__DRAIN_INTERVAL="0.2")
     outbox = _outbox(service)
-    tasks.attach(mail, redis_url=closed)
-    try:
+    with queue_unreachable(mail):
         user = signup(app.test_client())
         assert outbox.pending(service) == 1
-    finally:
-        tasks.attach(mail, redis_url=redis_url)
     try:
         deadline = time.monotonic() + 60  # no drain() here: the thread the signup started does it
         while outbox.pending(service) and time.monotonic() < deadline:
