@@ -1,24 +1,5 @@
-"""The implementation of :mod:`macaron.auth`; its ``__init__`` re-exports the public names.
-
-Who is calling, and tokens to call other services with.
-
-In a handler of a secured operation (the spec's ``security:`` did the checking)::
-
-    from macaron.auth import current_user, get_user_id, current_token
-    current_user()   # the verified claims, e.g. {"sub": "alice", "scope": "...", ...}
-    get_user_id()    # "alice"
-    current_token()  # the raw bearer token, for forwarding
-
-Minting (with this service's key configuration, see ``macaron.auth._tokens``)::
-
-    generate_token("alice", ttl=3600, scopes=["profile"])           # for this service
-    generate_token("alice", audience="mail", act={"sub": "user"})   # on behalf of alice, for mail
-    with service_token(["mail:send"], audience="mail") as token:    # backend work outside a request
-        ...
-    token_for("mail")   # what to present to the mail service right now (or None)
-
-Outside a request and outside ``service_token``, pass ``service=`` explicitly.
-"""
+"""The implementation of :mod:`macaron.auth` (its ``__init__`` re-exports the public names and
+documents them)."""
 
 from __future__ import annotations
 

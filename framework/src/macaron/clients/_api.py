@@ -1,27 +1,5 @@
-"""The implementation of :mod:`macaron.clients`; its ``__init__`` re-exports the public names.
-
-Clients for sibling services and external APIs, built from their specs.
-
-::
-
-    from macaron.clients import UpstreamError, client
-
-    mail = client("mail")                      # services/mail/api.yaml, url from clients.mail in service.yaml
-    receipt = mail.sendMail(body={"to": "a@example.com", "template": "welcome"})
-    full = client("sendgrid").responses.sendMail(body=message)   # ClientResponse: result, status, headers
-    client("auth0").getToken(body=..., _timeout=2)               # per-call read timeout (or (connect, read))
-
-Operations are methods named by operationId, taking the spec's parameters as keyword
-arguments (``X-Trace`` → ``x_trace``, as handlers get them) plus call options
-``_timeout``, ``_retries``, ``_idempotency_key`` (sent as ``Idempotency-Key``, makes a
-POST retryable) and ``_headers``. Results are the callee's models (``mail.models.Receipt``),
-checked against the callee's spec. Failures raise :class:`UpstreamError` subclasses;
-unhandled, they answer 502 ``UPSTREAM_ERROR`` / 504 ``UPSTREAM_TIMEOUT`` naming the callee.
-
-A client is built once per process and service (spec, bravado operations, validators,
-pooled HTTP session) and kept in ``service.extensions``. Configuration: ``_clientconf``;
-propagation of request id and tokens: ``_propagation``; retries: ``_http``.
-"""
+"""The implementation of :mod:`macaron.clients` (its ``__init__`` re-exports the public names and
+documents them)."""
 
 from __future__ import annotations
 
