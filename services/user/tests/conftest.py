@@ -4,7 +4,6 @@ wired to them, each on 127.0.0.1 with a private store."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,9 @@ from typing import Any
 
 import pytest
 from macaron import create_app
-from macaron.testing import Api, ThisService, redis_for_tests, serve_app
+from macaron.testing import Api, ThisService, free_port, redis_for_tests, serve_app
 
 PASSWORD = "correct horse 42"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

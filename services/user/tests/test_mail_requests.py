@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 from macaron import create_app
 from macaron.clients import UpstreamError
-from macaron.testing import ThisService, capture_logs, redis_for_tests
+from macaron.testing import ThisService, capture_logs, free_port
 
 PROBLEM = {"type": "about:blank", "title": "Service Unavailable", "status": 503, "code": "QUEUE_UNAVAILABLE",
            "detail": "the queue cannot take the mail now"}
@@ -56,18 +55,6 @@ def mail_service(answers: list[tuple[int, dict[str, Any]]]) -> Iterator[tuple[st
     finally:
         server.shutdown()
         server.server_close()
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_for_tests() as url:
-        yield url
 
 
 def app_of(this_service: ThisService, mail_url: str, redis_url: str, store: Path | None = None) -> Any:
@@ -125,7 +112,7 @@ def test_an_owed_mail_is_queued_when_the_queue_is_up(this_service: ThisService, 
 def test_with_the_queue_down_an_owed_mail_is_asked_for_once_directly(this_service: ThisService,
                                                                      tmp_path: Path) -> None:
     with mail_service([(202, {"id": "m-3", "status": "queued"})]) as (url, seen):
-        app = app_of(this_service, url, f"redis://127.0.0.1:{closed_port()}/0", tmp_path)
+        app = app_of(this_service, url, f"redis://127.0.0.1:{free_port()}/0", tmp_path)
         outbox, owed = _owed(app, "welcome:u-3")
         with capture_logs(app.extensions["macaron"]) as logs, app.test_request_context("/v1/users", method="POST"):
             outbox.send_soon(app.extensions["macaron"], owed.id)
