@@ -33,7 +33,6 @@ from ._runtime import attach
 if TYPE_CHECKING:
     from .._core.service import Service
 
-RUN_JOB = "macaron.tasks._run.run_job"
 LEASE_MARGIN = 60
 
 _CLAIM = """
