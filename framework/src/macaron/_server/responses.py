@@ -35,8 +35,7 @@ class ResponseValidator:
         for status, response in op.responses.items():
             schema = response.get("schema") if isinstance(response, dict) else None
             self.declared[status] = _Declared(compiler.validator(schema) if schema else None)
-        success = sorted(int(s) for s in op.responses if s.isdigit() and 200 <= int(s) < 300)
-        self.default_status = success[0] if success else 200
+        self.default_status = answer_status(op.responses)[0]
         # json.dumps(..., separators=..., ...) builds an encoder per call; this one is built once
         self._dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode
 
@@ -72,6 +71,19 @@ class ResponseValidator:
             },
         )
         raise ResponseInvalid("the service produced a response that breaks its own spec")
+
+
+def answer_status(responses: dict[str, Any]) -> tuple[int, str]:
+    """The status an operation answers when nothing says which, and the response that declares it:
+    its lowest 2xx; else 200 as ``default`` describes it (what connexion and prism answer); else its
+    lowest declared status (an operation declaring only ``404`` answers 404)."""
+    codes = sorted(int(s) for s in responses if s.isdigit())
+    success = [c for c in codes if 200 <= c < 300]
+    if success:
+        return success[0], str(success[0])
+    if "default" in responses or not codes:
+        return 200, "default"
+    return codes[0], str(codes[0])
 
 
 def unpack_result(result: Any, default_status: int) -> tuple[Any, int, dict[str, str]]:
