@@ -12,8 +12,9 @@ beyond-64-bit integer, ``1e999``, ``NaN``, a lone surrogate, 100 levels of nesti
 be a 4xx problem+json (check ``hostile_json``), which schemathesis's generators never try.
 
 Two targets: a service's WSGI app in this process (:func:`fuzz_app`), or a live URL
-(:func:`fuzz_url`). Both return a :class:`FuzzReport`; a run with a fixed ``seed`` and
-``max_examples`` generates the same cases every time.
+(:func:`fuzz_url`); fakes of any spec have their own runner (:mod:`._fuzzfake`). All return a
+:class:`FuzzReport`; a run with a fixed ``seed`` and ``max_examples`` generates the same cases
+every time.
 """
 
 from __future__ import annotations
@@ -96,8 +97,10 @@ def required_scopes(spec: dict[str, Any]) -> list[str] | None:
 
 
 def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examples: int,
-                max_time: int | None = None, base_url: str | None = None) -> Any:
-    """The schemathesis configuration of a run: both data modes, our checks, the token on every bearer scheme."""
+                max_time: int | None = None, base_url: str | None = None, checks: tuple[str, ...] = CHECKS,
+                auth: dict[str, Any] | None = None) -> Any:
+    """The schemathesis configuration of a run: both data modes, ``checks``, the token on every bearer
+    scheme (or ``auth``: schemathesis's per-scheme credentials, as given)."""
     from schemathesis.config import SchemathesisConfig
 
     schemes = [name for name, d in (spec.get("securityDefinitions") or {}).items()
@@ -107,7 +110,7 @@ def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examp
         "workers": 1,
         "request-timeout": 15,
         "generation": {"mode": "all", "max-examples": max_examples, "database": "none"},
-        "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+        "checks": {"enabled": False, **{name: {"enabled": True} for name in checks}},
         "output": {"sanitization": {"enabled": True}},
     }
     if max_time is not None:
@@ -116,6 +119,8 @@ def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examp
         settings["base-url"] = base_url
     if token and schemes:
         settings["auth"] = {"openapi": {name: {"api_key": f"Bearer {token}"} for name in schemes}}
+    if auth:
+        settings["auth"] = {"openapi": auth}
     return SchemathesisConfig.from_dict(settings)
 
 

@@ -1,0 +1,33 @@
+"""schemathesis against ``macaron fake`` of small, realistic specs (``fixtures/fakes``): every answer
+of a fake — status, media type, body (JSON and XML), headers — is one its spec declares."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from macaron.testing._fuzzfake import FAKE_CHECKS, fuzz_fake
+
+SPECS = Path(__file__).parents[1] / "fixtures" / "fakes"
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+@pytest.mark.parametrize(("name", "statuses"), [
+    ("ledger", {200, 400, 404}),   # an error format of its own, typed headers, only-default and only-404 operations
+    ("fleet", {200, 201, 400}),    # a discriminator with a subtype of a subtype, nested error objects
+    ("catalog", {200, 400}),       # XML with namespaces, attributes and wrapped lists; vendor JSON; files
+])
+def test_a_fake_answers_only_as_its_spec_declares(name: str, statuses: set[int]) -> None:
+    report = fuzz_fake(SPECS / f"{name}.yaml", seed=7, max_examples=25, max_time=4)
+    assert report.ok, report.summary()
+    assert report.cases > 50 and statuses <= set(report.statuses), report.summary()
+
+
+def test_the_checks_are_the_response_conformance_ones() -> None:
+    assert FAKE_CHECKS == ("not_a_server_error", "status_code_conformance", "content_type_conformance",
+                           "response_schema_conformance", "response_headers_conformance")
