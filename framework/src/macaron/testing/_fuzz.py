@@ -9,7 +9,8 @@ positive cases; ``ignored_auth`` checks that the same request without it is refu
 A second pass (:func:`hostile_cases`) sends each JSON body the spec declares with one value
 that is valid JSON but that Python, a store or a client library cannot take (a 5,000-digit or
 beyond-64-bit integer, ``1e999``, ``NaN``, a lone surrogate, 100 levels of nesting): each must
-be a 4xx problem+json (check ``hostile_json``), which schemathesis's generators never try.
+be a 4xx JSON error — problem+json, or the error format the spec declares for it — (check
+``hostile_json``), which schemathesis's generators never try.
 
 Two targets: a service's WSGI app in this process (:func:`fuzz_app`), or a live URL
 (:func:`fuzz_url`); fakes of any spec have their own runner (:mod:`._fuzzfake`). All return a
@@ -225,7 +226,9 @@ def _hostile_pass(spec: dict[str, Any], token: str | None, send: Any, report: Fu
         status, content_type = send(method, path, body, headers)
         report.cases += 1
         report.statuses[status] += 1
-        if (status >= 500 or not content_type.startswith("application/problem+json")) and operation not in seen:
+        main = content_type.split(";", 1)[0].strip().lower()  # problem+json, or the spec's own error format:
+        refused = 400 <= status < 500 and (main == "application/json" or main.endswith("+json"))
+        if not refused and operation not in seen:
             seen.add(operation)
             shown = body[:80].decode("utf-8", "replace")
             report.failures.append(FuzzFailure(
