@@ -102,3 +102,12 @@ def test_a_handler_answering_a_subtype_that_breaks_it_is_a_response_invalid() ->
     assert responses.render({"name": "Tom", "kind": "Cat", "huntingSkill": "keen"})[1] == 200
     with Flask(__name__).app_context(), pytest.raises(ResponseInvalid):
         responses.render({"name": "Tom", "kind": "Cat", "huntingSkill": 42})
+
+
+def test_a_family_member_keeps_its_own_parts_one_resolve_away() -> None:
+    """What readers of compiled definitions (the no-store check of token responses) rely on."""
+    compiler = SchemaCompiler(ZOO)
+    for name, own in (("Cat", "huntingSkill"), ("Lion", "prideSize"), ("Animal", "name")):
+        schema = compiler.resolve({"$ref": f"#/definitions/{name}"})
+        parts = [schema, *(compiler.resolve(s) for s in schema.get("allOf", []))]
+        assert any(own in (part.get("properties") or {}) for part in parts), name

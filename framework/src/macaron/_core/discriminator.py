@@ -8,8 +8,9 @@ validated against ``Pet`` that says ``"petType": "Cat"`` must also be a valid ``
 JSON Schema draft 4 has no such keyword: :func:`with_dispatch` rewrites the converted definitions.
 A base (or any member with subtypes of its own) keeps its own schema as ``<Name>@self`` (what its
 subtypes' ``allOf`` then points at, so a subtype never dispatches back to itself), and ``<Name>``
-becomes that schema plus one implication per subtype — "``petType`` is not ``Cat``, or the object is
-a ``Cat``" — plus "``petType`` names no member of the family that is not a ``Pet``". A value naming
+becomes that schema with, added to its ``allOf``, one implication per subtype — "``petType`` is not
+``Cat``, or the object is a ``Cat``" — and "``petType`` names no member of the family that is not a
+``Pet``". A value naming
 no definition at all is left to the base schema. ``x-discriminator`` carries the same facts for the
 error walk (:mod:`.schema`), which reports the subtype's bad fields rather than "must match anyOf".
 Samples (:mod:`.samples`) and models (:mod:`.models`) use :func:`family_property` and
@@ -123,12 +124,10 @@ def with_dispatch(raw: dict[str, Any], converted: dict[str, Any]) -> dict[str, A
             checks.append({"properties": {prop: {"not": {"enum": outsiders}}}})
         if not checks:
             continue
-        own = {"$ref": _PREFIX + name + SELF} if name in dispatching else out[name]
-        out[name] = {
-            "x-discriminator": {"property": prop, "subtypes": {sub: _PREFIX + sub for sub in below},
-                                "outsiders": outsiders, "name": name},
-            "allOf": [own, *checks],
-        }
+        own = out[name]  # its own schema, checks added to its allOf (so its parts stay one resolve away)
+        out[name] = {**own, "allOf": [*own.get("allOf", []), *checks],
+                     "x-discriminator": {"property": prop, "subtypes": {sub: _PREFIX + sub for sub in below},
+                                         "outsiders": outsiders, "name": name}}
     return out
 
 
