@@ -92,6 +92,20 @@ def test_a_plain_text_error_schema_gets_the_message(tmp_path: Path) -> None:
     assert answer.text == "1 field of the request breaks the spec: /body/say is required"
 
 
+def test_a_spec_declaring_problems_gets_them_as_problem_json_with_declared_headers() -> None:
+    notes = fake("notes")
+    basic = {"Authorization": "Basic bm90ZXM6bm90ZXM="}
+    bad = notes.get("/notes/v3/notes?since=yesterday", headers=basic)
+    assert bad.status_code == 400 and bad.content_type == "application/problem+json"
+    assert bad.get_json() == {"type": "urn:macaron:problem:VALIDATION_ERROR", "title": "Request Validation Failed",
+                              "status": 400, "detail": "1 field of the request breaks the spec: /query/since must "
+                                                       "be date"}
+    notes.post("/__fake__/faults", json={"operation": "listNotes", "status": 429})
+    limited = notes.get("/notes/v3/notes", headers=basic)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert limited.get_json()["title"] == "Too Many Requests"
+
+
 # 5. No invented statuses
 
 
@@ -105,6 +119,11 @@ def test_an_operation_declaring_only_404_answers_404_with_a_body_valid_for_it() 
     assert answer.status_code == 404 and answer.content_type == "application/json"
     assert answer.get_json() == {"code": 404, "message": "Archives are never kept online."}
     assert valid("ledger", "Error", answer.get_json())
+
+
+def test_an_operation_declaring_only_a_redirect_answers_it_with_its_location() -> None:
+    moved = fake("notes").get("/notes/v3/legacy/42")
+    assert moved.status_code == 301 and moved.headers["Location"] == "https://example.com/" and moved.data == b""
 
 
 # 6. Typed response headers

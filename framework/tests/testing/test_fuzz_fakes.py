@@ -21,6 +21,7 @@ def _quiet() -> None:
     ("ledger", 6),   # an error format of its own, typed headers, only-default and only-404 operations
     ("fleet", 5),    # a discriminator with a subtype of a subtype, nested error objects
     ("catalog", 5),  # XML with namespaces, attributes and wrapped lists; vendor JSON; files
+    ("notes", 4),    # basic auth, problems of its own, a plain-text error, form data, a redirect-only operation
 ])
 def test_a_fake_answers_only_as_its_spec_declares(name: str, operations: int) -> None:
     report = fuzz_fake(SPECS / f"{name}.yaml", seed=7, max_examples=25, max_time=5)  # cycles of cases fill 5 s

@@ -21,7 +21,7 @@ from flask import Request, Response, g
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .._core.errorbodies import ErrorShape
-from .._core.errors import ApiError, InternalError, problem_body
+from .._core.errors import PROBLEM_JSON, ApiError, InternalError, problem_body
 from .._core.models import ModelRegistry
 from .._core.observability import request_id_from
 from .._core.schema import SchemaCompiler
@@ -121,7 +121,9 @@ class Endpoint:
                                                      req.accept_mimetypes)
             return self.render(body if has_body else None, error.status, headers, media, schema)
         examples = response.get("examples") or {}
-        media = negotiate(req.accept_mimetypes, self.op.produces, schema, examples)
+        produces = self.op.produces  # an error goes out as problem+json where the operation lists it
+        produces = [PROBLEM_JSON, *(m for m in produces if m != PROBLEM_JSON)] if PROBLEM_JSON in produces else produces
+        media = negotiate(req.accept_mimetypes, produces, schema, examples)
         if canned and media in examples:
             return self.render(examples[media], error.status, headers, media, schema)
         return self.render(shape.render(error, _request_id()), error.status, headers, media, schema)

@@ -33,6 +33,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from .._core.errors import ApiError, InternalError, NotFound, Unauthorized
 from .._core.models import ModelRegistry
@@ -121,7 +122,8 @@ def create_fake_app(spec_path: str | Path, *, handlers: str | Path | None = None
             if fault.delay_ms:
                 time.sleep(fault.delay_ms / 1000)
             if fault.status:
-                injected = ApiError(f"injected fault {fault.status}", status=fault.status, code="INJECTED_FAULT")
+                injected = ApiError(f"injected fault {fault.status}", status=fault.status, code="INJECTED_FAULT",
+                                    title=HTTP_STATUS_CODES.get(fault.status, "Error"))
                 answer = (endpoint.declared(fault.status, request) if fault.status < 400 else None) or \
                     endpoint.error(injected, request, canned=True)
                 if fault.retry_after is not None:
