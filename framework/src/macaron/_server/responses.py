@@ -101,6 +101,8 @@ class ErrorResponses:
             if (why := shape.renderable) is not None:
                 raise SpecError(f"{op.label}: the {key} response's schema does not take a problem+json error "
                                 f"body, and errors cannot be written into it: {why}")
+            for error in REPRESENTATIVE:  # compiles the field validators it uses now, not at the first error
+                shape.render(error, "a-request-id")
             self.shapes[key] = shape
         self._dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
