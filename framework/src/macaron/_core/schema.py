@@ -16,6 +16,7 @@ from typing import Any
 
 import fastjsonschema
 
+from .discriminator import with_dispatch
 from .errors import FieldError
 
 _SWAGGER_ONLY = {"discriminator", "readOnly", "xml", "externalDocs", "example", "collectionFormat", "x-nullable"}
@@ -109,7 +110,8 @@ class SchemaCompiler:
     """
 
     def __init__(self, definitions: dict[str, Any]) -> None:
-        self.definitions = {name: to_json_schema(schema) for name, schema in definitions.items()}
+        converted = {name: to_json_schema(schema) for name, schema in definitions.items()}
+        self.definitions = with_dispatch(definitions, converted)  # discriminators: see .discriminator
         self._cache: dict[tuple[str, bool], Callable[[Any], Any]] = {}
         self.compilations = 0
 
@@ -264,6 +266,9 @@ def _collect(
         if len(rest) == 1:
             _collect(compiler, rest[0], value, path, out, depth + 1)
             return
+    family = schema.get("x-discriminator")
+    if family and isinstance(value, dict) and _dispatch(compiler, family, value, path, out, depth):
+        return
     before = len(out)
     for part in schema.get("allOf", []):
         _collect(compiler, part, value, path, out, depth + 1)
@@ -299,3 +304,14 @@ def _collect(
     except fastjsonschema.JsonSchemaValueException as exc:
         sub = [str(p) for p in (exc.path or [])[1:]]
         out.append(FieldError(_pointer([*path, *sub]), _clean_message(exc)))
+
+
+def _dispatch(compiler: SchemaCompiler, family: dict[str, Any], value: dict[str, Any], path: list[str],
+              out: list[FieldError], depth: int) -> bool:
+    """The errors of an object against the subtype its discriminator names (True when it broke it)."""
+    tag, before = value.get(family["property"]), len(out)
+    if tag in family["outsiders"]:
+        out.append(FieldError(_pointer([*path, family["property"]]), f"names {tag}, which is not a {family['name']}"))
+    elif isinstance(tag, str) and tag in family["subtypes"]:
+        _collect(compiler, {"$ref": family["subtypes"][tag]}, value, path, out, depth + 1)
+    return len(out) > before

@@ -1,8 +1,9 @@
 """The Flask app of a Service: operation routes, built-ins, hooks and error handlers.
 
 Per request (see :mod:`._dispatch`): request id and timer → route → security guard → request
-validation → handler → response validation → JSON; any exception → problem+json;
-then one log line and the metrics (after).
+validation → handler → response validation → JSON; any exception → problem+json (or the error
+format the operation declares, :class:`.responses.ErrorResponses`); then one log line and the
+metrics (after).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from .._core.observability import REQUEST_ID_HEADER, Metrics
 from .._core.service import BoundOperation, Service
 from ..tasks._runtime import attach as attach_tasks
 from .builtins import register_builtins, served_spec
-from .dispatch import MacaronFlask, Operation, RequestRecord, carries_credentials, problem_response
+from .dispatch import MacaronFlask, Operation, RequestRecord, carries_credentials, error_response, problem_response
 from .pipeline import operation_call
-from .responses import ResponseValidator
+from .responses import ErrorResponses, ResponseValidator
 from .routing import endpoint_name, flask_rule
 from .security import decorate_handler, returns_credentials, security_guard
 from .validation import RequestValidator
@@ -46,7 +47,9 @@ def _operation(service: Service, bound: BoundOperation, variables: dict[str, str
     call = operation_call(guards, parse, handler, respond.render, variables)
     produces = next((p for p in op.produces if "json" in p), "application/json")
     no_store = returns_credentials(service, op)
-    return Operation(op_id, op.method.upper(), get_content_type(produces, "utf-8"), call, no_store)
+    content_type = get_content_type(produces, "utf-8")
+    errors = ErrorResponses(op, service.compiler, service.spec.definitions, content_type)
+    return Operation(op_id, op.method.upper(), content_type, call, no_store, errors.render if errors else None)
 
 
 def _view(op: Operation, name: str) -> Callable[..., Response]:
@@ -99,7 +102,12 @@ def create_app(
     @app.errorhandler(Exception)
     def on_error(exc: Exception) -> Response:
         error = record.error(exc)
-        return problem_response(problem_body(error, g.get("macaron_request_id")), error.status, error.headers)
+        request_id = g.get("macaron_request_id")
+        operation = app.macaron_operations.get(request.endpoint or "")
+        if operation is None:
+            return problem_response(problem_body(error, request_id), error.status, error.headers)
+        body, content_type = operation.error_answer(error, request_id)
+        return error_response(body, error.status, error.headers, content_type=content_type)
 
     @app.after_request
     def finish(response: Response) -> Response:

@@ -4,7 +4,8 @@ and the served spec, which lists them next to the service's own paths.
 
 The served spec also declares the error responses the framework itself produces
 (400 for bad input, 413/415 for bodies, 500) with the ``Problem`` schema, so what a
-client reads in ``/api.json`` is what it can receive.
+client reads in ``/api.json`` is what it can receive; an operation declaring ``default`` is left
+as written (its errors are answered as ``default`` declares, see :mod:`.responses`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def served_spec(service: Service, extra_paths: dict[str, Any] | None = None) -> 
                 continue
             params = [*item.get("parameters", []), *op.get("parameters", [])]
             responses = op["responses"]
+            if "default" in responses:
+                continue  # the spec's default covers every other status, the framework's errors too
             if params:
                 responses.setdefault("400", {"description": "The request breaks the spec.", "schema": problem})
             if any(p.get("in") in ("body", "formData") for p in params if isinstance(p, dict)):

@@ -28,6 +28,7 @@ import inspect
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from flask import Flask, Request, Response, g, request
@@ -65,6 +66,13 @@ class Operation:
     content_type: str
     call: Callable[[Request, dict[str, str]], Parts]
     no_store: bool = False  # its answers carry credentials (a token): never cached (_security.returns_credentials)
+    # an error in the spec's own format, (body, content type), where it declares one; None: problem+json
+    errors: Callable[[ApiError, str | None], tuple[bytes, str] | None] | None = None
+
+    def error_answer(self, error: ApiError, request_id: str | None) -> tuple[bytes, str]:
+        """An error's body and content type: as the operation declares it, else problem+json."""
+        own = self.errors(error, request_id) if self.errors is not None else None
+        return own or (problem_body(error, request_id), _PROBLEM_TYPE)
 
     def response(self, body: bytes, status: int, headers: dict[str, str]) -> Response:
         """An answer as a Flask ``Response``; without a body, without a Content-Type."""
@@ -141,9 +149,9 @@ class RequestRecord:
             response = op.response if headers or status < 200 or status in (204, 304) else None
         except Exception as exc:
             error = self.error(exc)
-            body, status, headers = problem_body(error, ctx.macaron_request_id), error.status, error.headers
-            content_type = _PROBLEM_TYPE
-            response = problem_response if headers else None
+            body, content_type = op.error_answer(error, ctx.macaron_request_id)
+            status, headers = error.status, error.headers
+            response = partial(error_response, content_type=content_type) if headers else None
         request_id = self.end(ctx, req, status)
         store = op.no_store or carries_credentials(req.environ)
         if response is not None:  # rarer shapes: werkzeug applies its rules (Location, 204, 304...)
@@ -181,7 +189,12 @@ def lacks_host(environ: dict[str, Any]) -> bool:
 
 def problem_response(body: bytes, status: int, headers: dict[str, str]) -> Response:
     """A problem+json body as a Flask ``Response``."""
-    response = Response(body, status=status, mimetype=PROBLEM_JSON)
+    return error_response(body, status, headers, content_type=_PROBLEM_TYPE)
+
+
+def error_response(body: bytes, status: int, headers: dict[str, str], *, content_type: str) -> Response:
+    """An error's body (problem+json, or the spec's own format) as a Flask ``Response``."""
+    response = Response(body, status=status, content_type=content_type)
     for key, value in headers.items():
         response.headers[key] = value
     return response
