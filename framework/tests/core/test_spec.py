@@ -64,3 +64,87 @@ def test_undeclared_path_parameter(tmp_path: Path) -> None:
 def test_not_swagger_2(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"only Swagger 2\.0"):
         load_spec(spec_file(tmp_path, {"openapi": "3.0.0", "info": {}, "paths": {}}))
+
+
+def write(tmp_path: Path, text: str, name: str = "api.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+HEAD = 'swagger: "2.0"\ninfo: {title: t, version: "1"}\n'
+
+
+def test_integer_status_keys_load_as_strings(tmp_path: Path) -> None:
+    """``200:`` is an int to YAML; Swagger means the status "200" (and a header or a property
+    named by a number is that text too)."""
+    spec = load_spec(write(tmp_path, HEAD + """\
+paths:
+  /a:
+    get:
+      operationId: getA
+      responses:
+        200:
+          description: ok
+          schema: {$ref: '#/definitions/A'}
+          headers: {404: {type: string}}
+        default: {description: other}
+definitions:
+  A:
+    type: object
+    properties: {1: {type: string}, on: {type: boolean}, 1.5: {type: string}}
+"""))
+    (get_a,) = spec.operations
+    assert list(get_a.responses) == ["200", "default"]
+    assert list(get_a.responses["200"]["headers"]) == ["404"]
+    assert list(spec.definitions["A"]["properties"]) == ["1", "on", "1.5"]  # as written, not 1 / True / 1.5
+
+
+def test_dates_in_a_spec_stay_the_text_written(tmp_path: Path) -> None:
+    """JSON has no date: ``example: 2024-05-01`` is that string, so /api.json and fakes can serve it."""
+    spec = load_spec(write(tmp_path, HEAD + """\
+paths:
+  /a:
+    get:
+      operationId: getA
+      responses:
+        "200": {description: ok, schema: {type: string, format: date, example: 2024-05-01}}
+"""))
+    assert spec.operations[0].responses["200"]["schema"]["example"] == "2024-05-01"
+
+
+def test_a_key_that_is_not_a_plain_value_names_file_and_line(tmp_path: Path) -> None:
+    text = "paths:\n  /a:\n    get:\n      responses:\n        ? [200, 201]\n        : {description: ok}\n"
+    path = write(tmp_path, HEAD + text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(path) in str(info.value) and "line 7" in str(info.value) and "mapping key" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        "paths: {/a: {get: {responses: {200: 7}}}}",
+        "paths: {/a: {get: {responses: [ok]}}}",
+        "paths: {/a: {get: {parameters: x, responses: {200: {description: ok}}}}}",
+        "paths: {/a: {parameters: [{$ref: '#/parameters/nope'}], get: {responses: {200: {description: ok}}}}}",
+        "paths: {/a: [get]}",
+        "paths: {/a: {get: {responses: {200: {description: ok}}, security: {x: []}}}}",
+        "paths: {/a: {get: {responses: {200: {description: ok, headers: {1: 2}}}}}}",
+        "paths: {/a: {get: {parameters: [{name: q, in: [query], type: string}], responses: {200: {description: ok}}}}}",
+        "paths: {/a: {get: {parameters: [{name: q, in: query, type: {a: 1}}], responses: {200: {description: ok}}}}}",
+    ],
+)
+def test_every_loader_error_names_the_file_and_the_place(tmp_path: Path, paths: str) -> None:
+    path = write(tmp_path, HEAD + paths + "\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(path) in str(info.value) and "paths" in str(info.value)
+
+
+@pytest.mark.parametrize("definitions", ["definitions: 7", "definitions: [A]"])
+def test_definitions_that_are_not_a_mapping_are_named(tmp_path: Path, definitions: str) -> None:
+    path = write(tmp_path, HEAD + "paths: {}\n" + definitions + "\n")
+    with pytest.raises(SpecError, match=r"at 'definitions'") as info:
+        load_spec(path)
+    assert str(path) in str(info.value)

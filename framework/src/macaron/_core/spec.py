@@ -95,9 +95,9 @@ def _explain(node: Any) -> str | None:
                 + (f"; unexpected: {unknown}" if unknown else "")
             )
     if isinstance(node, dict) and "in" in node and "name" in node:
-        if node["in"] not in PARAM_LOCATIONS:
+        if not isinstance(node["in"], str) or node["in"] not in PARAM_LOCATIONS:
             return f"parameter {node['name']!r}: 'in' must be one of {sorted(PARAM_LOCATIONS)}"
-        if node["in"] != "body" and node.get("type") not in PARAM_TYPES:
+        if node["in"] != "body" and (not isinstance(node.get("type"), str) or node["type"] not in PARAM_TYPES):
             return f"parameter {node['name']!r}: 'type' must be one of {sorted(PARAM_TYPES)}, got {node.get('type')!r}"
         if node["in"] == "body" and "schema" not in node:
             return f"parameter {node['name']!r}: a body parameter needs a 'schema'"
