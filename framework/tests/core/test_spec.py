@@ -43,10 +43,54 @@ def test_invalid_parameter_type_is_named(tmp_path: Path) -> None:
     assert "paths//a/{id}/get/parameters/0" in message
 
 
-def test_missing_operation_id(tmp_path: Path) -> None:
-    doc = minimal({"/a": {"get": {"responses": {"200": {"description": "ok"}}}}})
-    with pytest.raises(SpecError, match=r"GET /a\): every operation needs an operationId"):
-        load_spec(spec_file(tmp_path, doc))
+def unnamed() -> dict:
+    return {"responses": {"200": {"description": "ok"}}}
+
+
+def test_an_operation_without_operation_id_gets_a_name_from_method_and_path(tmp_path: Path) -> None:
+    id_param = [{"name": "id", "in": "path", "required": True, "type": "string"}]
+    sid_param = [{"name": "AccountSid", "in": "path", "required": True, "type": "string"}]
+    doc = minimal({
+        "/users/{id}/profile": {"get": {**unnamed(), "parameters": id_param}},
+        "/Accounts/{AccountSid}/IncomingPhoneNumbers": {"post": {**unnamed(), "parameters": sid_param}},
+        "/user-groups": {"delete": unnamed()},
+        "/": {"get": unnamed()},
+        "/named": {"get": op("listNamed")},
+    })
+    spec = load_spec(spec_file(tmp_path, doc))
+    names = {(o.method, o.path): (o.operation_id, o.declared) for o in spec.operations}
+    assert names == {
+        ("get", "/users/{id}/profile"): ("get_users_id_profile", False),
+        ("post", "/Accounts/{AccountSid}/IncomingPhoneNumbers"): ("post_accounts_account_sid_incoming_phone_numbers",
+                                                                  False),
+        ("delete", "/user-groups"): ("delete_user_groups", False),
+        ("get", "/"): ("get_root", False),
+        ("get", "/named"): ("listNamed", True),
+    }
+    assert "operationId" not in spec.document["paths"]["/"]["get"]  # the document stays as written
+
+
+def test_derived_names_that_collide_are_told_apart_whatever_the_order_in_the_file(tmp_path: Path) -> None:
+    paths = {
+        "/a_b": {"get": unnamed()},
+        "/a/b": {"get": unnamed(), "put": unnamed()},
+        "/a-b": {"get": unnamed()},
+        "/a/b/2": {"get": unnamed()},  # derives get_a_b_2 itself: a suffix never takes it
+        "/x": {"get": op("get_y")},
+        "/y": {"get": unnamed()},  # its derived name is a written operationId
+    }
+    expected = {
+        ("get", "/a-b"): "get_a_b",
+        ("get", "/a/b"): "get_a_b_3",
+        ("get", "/a/b/2"): "get_a_b_2",
+        ("get", "/a_b"): "get_a_b_4",
+        ("put", "/a/b"): "put_a_b",
+        ("get", "/x"): "get_y",
+        ("get", "/y"): "get_y_2",
+    }
+    for order in (list(paths), list(reversed(paths))):
+        spec = load_spec(spec_file(tmp_path, minimal({k: paths[k] for k in order})))
+        assert {(o.method, o.path): o.operation_id for o in spec.operations} == expected
 
 
 def test_duplicate_operation_id(tmp_path: Path) -> None:
