@@ -192,3 +192,21 @@ def test_definitions_that_are_not_a_mapping_are_named(tmp_path: Path, definition
     with pytest.raises(SpecError, match=r"at 'definitions'") as info:
         load_spec(path)
     assert str(path) in str(info.value)
+
+
+def path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "type": "string"}
+
+
+def test_templates_inside_a_segment_are_path_parameters(tmp_path: Path) -> None:
+    doc = minimal({
+        "/users/{id}.json": {"get": op("a", parameters=[path_param("id")])},
+        "/apps/{sid}{ext}": {"get": op("b", parameters=[path_param("sid"), path_param("ext")])},
+    })
+    assert {o.path for o in load_spec(spec_file(tmp_path, doc)).operations} == {"/users/{id}.json", "/apps/{sid}{ext}"}
+
+
+def test_a_template_inside_a_segment_must_be_declared(tmp_path: Path) -> None:
+    doc = minimal({"/apps/{sid}{ext}": {"get": op("b", parameters=[path_param("sid")])}})
+    with pytest.raises(SpecError, match=r"\(GET /apps/\{sid\}\{ext\}\): path parameter \{ext\} is not declared"):
+        load_spec(spec_file(tmp_path, doc))

@@ -17,6 +17,9 @@ deterministically: the operation whose path sorts first (then by method, in
 skipping names already taken. Names depend only on the set of operations, not on their order
 in the file.
 
+Path templates may sit inside a segment (``/users/{id}.json``, ``/apps/{sid}{ext}``): every
+``{name}`` of the path must be declared ``in: path``, and every such parameter must appear.
+
 Rule: imports only :mod:`.errors` and :mod:`.refs` (``spec`` builds on this module).
 """
 
@@ -146,7 +149,7 @@ def index_operations(path: Path, doc: dict[str, Any]) -> list[Operation]:
 
 
 def _check_parameters(label: str, route: str, params: list[dict[str, Any]]) -> None:
-    names_in_path = {seg[1:-1] for seg in route.split("/") if seg.startswith("{") and seg.endswith("}")}
+    names_in_path = set(template_names(route))
     declared = {p["name"] for p in params if p.get("in") == "path"}
     for missing in sorted(names_in_path - declared):
         raise SpecError(f"{label}: path parameter {{{missing}}} is not declared in 'parameters'")

@@ -218,7 +218,7 @@ def create_fake_app(spec_path: str | Path, *, handlers: str | Path | None = None
 
     for op in spec.operations:
         handler = getattr(module, op.operation_id, None) if module else None
-        rule = flask_rule(spec.base_path, op.path)
+        rule = flask_rule(spec.base_path, op.path, op.parameters)
         endpoint = _Endpoint(op, spec, compiler, models, handler)
         app.add_url_rule(rule.rule, f"op.{op.operation_id}", view_for(endpoint, rule.variables),
                          methods=[op.method.upper()])
