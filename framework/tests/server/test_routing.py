@@ -81,3 +81,43 @@ def test_a_fake_routes_templates_inside_segments(tmp_path: Path) -> None:
     assert fake.get("/apps/AC12.json").status_code == 200
     requests = fake.get("/__fake__/requests").json
     assert [r["operation"] for r in requests] == ["get_users_id_json", "get_apps_sid_ext"]
+
+
+METHODS = """\
+paths:
+  /things/{id}.json:
+    parameters: [{name: id, in: path, required: true, type: integer}]
+    get: {responses: {200: {description: ok}}}
+    put: {responses: {200: {description: ok}}}
+  /refuse:
+    get: {responses: {200: {description: ok}}}
+"""
+METHOD_HANDLERS = """\
+from macaron import MethodNotAllowed
+
+def get_things_id_json(id):
+    return None, 200
+
+def put_things_id_json(id):
+    return None, 200
+
+def get_refuse():
+    raise MethodNotAllowed("not today")
+"""
+
+
+def test_every_405_of_a_service_says_which_methods_the_path_allows(tmp_path: Path) -> None:
+    api = service_app(tmp_path, METHODS, METHOD_HANDLERS)
+    answer = api.delete("/things/1.json")
+    assert answer.status_code == 405 and answer.headers["Allow"] == "GET, HEAD, OPTIONS, PUT"
+    answer = api.get("/refuse")  # raised by a handler, not by routing
+    assert answer.status_code == 405 and answer.headers["Allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_every_405_of_a_fake_says_which_methods_the_path_allows(tmp_path: Path) -> None:
+    fake = fake_app(tmp_path, METHODS).test_client()
+    answer = fake.post("/things/1.json")
+    assert answer.status_code == 405 and answer.headers["Allow"] == "GET, HEAD, OPTIONS, PUT"
+    assert answer.json["code"] == "METHOD_NOT_ALLOWED"
+    answer = fake.post("/__fake__/ping")
+    assert answer.status_code == 405 and answer.headers["Allow"] == "GET, HEAD, OPTIONS"

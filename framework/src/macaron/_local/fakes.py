@@ -39,7 +39,7 @@ from .._core.models import ModelRegistry
 from .._core.observability import REQUEST_ID_HEADER, request_id_from
 from .._core.schema import SchemaCompiler
 from .._core.spec import Operation, Spec, load_spec, python_name
-from .._server.dispatch import problem_response
+from .._server.dispatch import http_to_api_error, problem_response
 from .._server.responses import unpack_result
 from .._server.routing import flask_rule
 from .._server.serve import check_port_free
@@ -240,6 +240,8 @@ def create_fake_app(spec_path: str | Path, *, handlers: str | Path | None = None
         if isinstance(exc, HTTPException):
             if exc.code == 404:
                 return _problem(NotFound(f"the spec has no route {request.method} {request.path}"))
+            if exc.code == 405:
+                return _problem(http_to_api_error(exc))  # with the Allow header, as a service's
             return _problem(ApiError(exc.description, status=exc.code or 500, code="HTTP_ERROR", title=exc.name))
         app.logger.exception("fake handler failed")
         return _problem(InternalError(f"the fake failed: {type(exc).__name__}"))

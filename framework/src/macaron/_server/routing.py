@@ -1,4 +1,5 @@
-"""Routing: spec paths → Flask URL rules, each bound to one precomputed operation view.
+"""Routing: spec paths → Flask URL rules, each bound to one precomputed operation view; and
+the methods a path allows, for the ``Allow`` header every 405 carries (services and fakes).
 
 Path variables are matched as plain strings and coerced by request validation, so a
 wrong type in a path gives a 400 naming the parameter instead of a bare 404. A template may
@@ -10,7 +11,7 @@ when the later one has a string ``enum``, it matches exactly those values (``/ap
 → ``sid="AC1"``, ``ext=".json"``); otherwise werkzeug's greedy match leaves the later variable
 one character, which is rarely what a spec means: give it an ``enum``.
 
-Rule: imports only the core (``_core.operations`` parses templates).
+Rule: imports only werkzeug and the core (``_core.operations`` parses templates).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from werkzeug.routing import Map
 
 from .._core.operations import TEMPLATE
 
@@ -65,3 +68,16 @@ def endpoint_name(operation_id: str) -> str:
     """The Flask endpoint name of an operation (distinct from the built-ins' names)."""
     return f"op.{operation_id}"
 
+
+
+def allowed_methods(url_map: Map, path: str) -> list[str]:
+    """The methods ``path`` answers according to ``url_map`` (``HEAD`` and ``OPTIONS`` included
+    where werkzeug adds them), sorted; empty when no rule matches the path."""
+    return sorted(url_map.bind("localhost").allowed_methods(path))
+
+
+def allow_header(url_map: Map, path: str, found: Iterable[str] | None = None) -> dict[str, str]:
+    """``{"Allow": "GET, HEAD, OPTIONS"}`` for a 405 on ``path``: the methods routing ``found``,
+    else (a 405 raised by a handler) those of the URL map; ``{}`` when neither knows any."""
+    methods = sorted(set(found or ())) or allowed_methods(url_map, path)
+    return {"Allow": ", ".join(methods)} if methods else {}
