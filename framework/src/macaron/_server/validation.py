@@ -1,8 +1,9 @@
 """Request validation: parameters and body parsed, coerced and validated → handler kwargs.
 
 Everything that depends only on the spec — coercers, compiled validators, kwarg names —
-is computed once per operation when the app is built. The response side is in
-:mod:`._responses`.
+is computed once per operation when the app is built. Non-body parameters (and the rules
+for ``x-nullable``, empty values and collection formats) are in :mod:`.params`; the
+response side is in :mod:`.responses`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from .._core.errors import FieldError, MalformedJson, UnsupportedMediaType, Vali
 from .._core.models import Model, ModelRegistry, _ref_name
 from .._core.schema import SchemaCompiler, Validator, _pointer
 from .._core.spec import Operation, python_name
+from .params import Param, build_param
 
-_INT = re.compile(r"[-+]?\d+\Z")
-_SPLIT = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _MISSING = object()
 # What JSON can say but Python, a store or a client library cannot take: integers beyond 64 bits (or
@@ -91,71 +91,6 @@ def unfit_json(raw: bytes, root: str = "body") -> tuple[Any, list[FieldError]]:
     return value, errors
 
 
-def _coerce_scalar(kind: str | None, raw: str) -> Any:
-    if kind == "integer":
-        if not _INT.match(raw.strip()):
-            raise ValueError("must be an integer")
-        return int(raw)
-    if kind == "number":
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError("must be a number") from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError("must be a finite number")
-        return int(value) if _INT.match(raw.strip()) else value
-    if kind == "boolean":
-        lowered = raw.strip().lower()
-        if lowered not in ("true", "false"):
-            raise ValueError("must be true or false")
-        return lowered == "true"
-    return raw
-
-
-@dataclass(slots=True)
-class Param:
-    """A non-body parameter: where to read it, how to coerce it, how to check it."""
-
-    name: str
-    location: str
-    kwarg: str
-    required: bool
-    default: Any
-    kind: str | None
-    items_kind: str | None
-    collection: str
-    validator: Validator | None
-
-    @property
-    def path(self) -> list[str]:
-        return [self.location, self.name]
-
-    def raw(self, request: Request, path_args: Mapping[str, str]) -> Any:
-        if self.location == "path":
-            return path_args.get(self.name, _MISSING)
-        if self.location == "query":
-            source = request.args
-        elif self.location == "header":
-            source = request.headers
-        elif self.kind == "file":
-            return request.files.get(self.name, _MISSING)
-        else:
-            source = request.form
-        if self.kind == "array" and self.collection == "multi":
-            values = source.getlist(self.name)
-            return values if values else _MISSING
-        value = source.get(self.name)
-        return _MISSING if value is None else value
-
-    def coerce(self, raw: Any) -> Any:
-        if self.kind == "file":
-            return raw
-        if self.kind == "array":
-            parts = raw if isinstance(raw, list) else ([] if raw == "" else raw.split(_SPLIT.get(self.collection, ",")))
-            return [_coerce_scalar(self.items_kind, p) for p in parts]
-        return _coerce_scalar(self.kind, raw)
-
-
 @dataclass(slots=True)
 class Body:
     name: str
@@ -195,23 +130,7 @@ class RequestValidator:
                     model=models.get(ref) if ref else None,
                 )
                 continue
-            schema = {
-                k: v for k, v in p.items() if k not in ("name", "in", "required", "description", "allowEmptyValue")
-            }
-            items = p.get("items") or {}
-            self.params.append(
-                Param(
-                    name=p["name"],
-                    location=p["in"],
-                    kwarg=python_name(p["name"]),
-                    required=bool(p.get("required")),
-                    default=p.get("default", _MISSING),
-                    kind=p.get("type"),
-                    items_kind=items.get("type") if isinstance(items, dict) else None,
-                    collection=p.get("collectionFormat", "csv"),
-                    validator=None if p.get("type") == "file" else compiler.validator(schema),
-                )
-            )
+            self.params.append(build_param(p, compiler))
 
     def __call__(self, request: Request, path_args: Mapping[str, str]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -223,22 +142,7 @@ class RequestValidator:
                 for name in sorted({*request.form, *request.files} - self.form_fields)
             )
         for param in self.params:
-            raw = param.raw(request, path_args)
-            if raw is _MISSING:
-                if param.required:
-                    errors.append(FieldError("/" + "/".join(param.path), "is required"))
-                elif param.default is not _MISSING:
-                    kwargs[param.kwarg] = param.default
-                continue
-            try:
-                value = param.coerce(raw)
-            except ValueError as exc:
-                errors.append(FieldError("/" + "/".join(param.path), str(exc)))
-                continue
-            if param.validator is not None:
-                value, errs = param.validator(value, param.path)
-                errors.extend(errs)
-            kwargs[param.kwarg] = value
+            param.read(request, path_args, kwargs, errors)
         if self.body is not None:
             self._read_body(request, kwargs, errors)
         if errors:
