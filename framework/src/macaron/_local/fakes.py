@@ -39,6 +39,7 @@ from .._core.models import ModelRegistry
 from .._core.observability import REQUEST_ID_HEADER, request_id_from
 from .._core.schema import SchemaCompiler
 from .._core.spec import Operation, Spec, load_spec, python_name
+from .._server.credentials import well_formed
 from .._server.dispatch import http_to_api_error, problem_response
 from .._server.responses import unpack_result
 from .._server.routing import flask_rule
@@ -95,25 +96,15 @@ class _Endpoint:
         self.handler = handler
         self.security = self._security_checks(spec)
 
-    def _security_checks(self, spec: Spec) -> list[list[tuple[str, str]]]:
+    def _security_checks(self, spec: Spec) -> list[list[dict[str, Any]]]:
         schemes = spec.document.get("securityDefinitions") or {}
-        out = []
-        for requirement in self.op.security or []:
-            needs = []
-            for name in requirement:
-                scheme = schemes.get(name, {})
-                if scheme.get("type") == "apiKey":
-                    needs.append((scheme.get("in", "header"), str(scheme.get("name"))))
-                else:
-                    needs.append(("header", "Authorization"))
-            out.append(needs)
-        return out
+        return [[schemes.get(name, {}) for name in requirement] for requirement in self.op.security or []]
 
     def authorized(self, req: Request) -> bool:
+        """Any well-formed credentials of a kind the operation accepts (Basic for basic, ...)."""
         if not self.security:
             return True
-        return any(all((req.headers if where == "header" else req.args).get(name) for where, name in needs)
-                   for needs in self.security)
+        return any(all(well_formed(scheme, req) for scheme in needs) for needs in self.security)
 
     def declared(self, status: int, body_fallback: bool = True) -> Response | None:
         """The spec's own answer for ``status`` (example or generated), or ``None`` if undeclared."""
