@@ -2,8 +2,9 @@
 
 Everything that depends only on the spec — coercers, compiled validators, kwarg names —
 is computed once per operation when the app is built. Non-body parameters (and the rules
-for ``x-nullable``, empty values and collection formats) are in :mod:`.params`; the
-response side is in :mod:`.responses`.
+for ``x-nullable``, empty values and collection formats) are in :mod:`.params`; which body
+types an operation accepts and what a non-JSON body becomes, in :mod:`.media`; JSON parsing,
+in :mod:`.jsonbody`; the response side, in :mod:`.responses`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .._core.models import Model, ModelRegistry, _ref_name
 from .._core.schema import SchemaCompiler, Validator
 from .._core.spec import Operation, python_name
 from .jsonbody import parse_json
+from .media import Consumes, is_json, raw_body
 from .params import Param, build_param
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -29,6 +31,7 @@ class Body:
     required: bool
     validator: Validator
     model: type[Model] | None
+    text: bool  # a string schema, against which a text body (not JSON) is validated too
 
 
 class RequestValidator:
@@ -40,15 +43,7 @@ class RequestValidator:
         self.body: Body | None = None
         self.form = any(p.get("in") == "formData" for p in op.parameters)
         self.form_fields = frozenset(p["name"] for p in op.parameters if p.get("in") == "formData")
-        self.consumes = [c.split(";")[0].strip().lower() for c in op.consumes]
-        self.json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or [
-            "application/json"
-        ]
-        self.exact_json = frozenset(  # Content-Type headers of a JSON body accepted as sent, unparsed
-            f"{t}{charset}"
-            for t in self.json_types
-            for charset in ("", "; charset=utf-8", "; charset=UTF-8", ";charset=utf-8", ";charset=UTF-8")
-        )
+        self.consumes = Consumes(op.consumes or ["application/json"])
         for p in op.parameters:
             if p.get("in") == "body":
                 schema = p.get("schema") or {}
@@ -59,6 +54,7 @@ class RequestValidator:
                     required=bool(p.get("required")),
                     validator=compiler.validator(schema),
                     model=models.get(ref) if ref else None,
+                    text=compiler.resolve(schema).get("type") == "string" and schema.get("format") != "binary",
                 )
                 continue
             self.params.append(build_param(p, compiler))
@@ -67,7 +63,7 @@ class RequestValidator:
         kwargs: dict[str, Any] = {}
         errors: list[FieldError] = []
         if self.form:
-            self._check_content_type(request, _FORM_TYPES, required=False)
+            self._check_form_type(request)
             errors.extend(  # an undeclared field is an error, as in a JSON body (additionalProperties: false)
                 FieldError(f"/formData/{name}", "is not a field of this form")
                 for name in sorted({*request.form, *request.files} - self.form_fields)
@@ -84,23 +80,10 @@ class RequestValidator:
             )
         return kwargs
 
-    def _check_content_type(
-        self,
-        request: Request,
-        allowed: tuple[str, ...] | list[str],
-        *,
-        required: bool,
-        exact: frozenset[str] = frozenset(),
-    ) -> None:
-        if request.environ.get("CONTENT_TYPE") in exact:  # the usual header as sent: no need to parse it
-            return
+    def _check_form_type(self, request: Request) -> None:
         mimetype = request.mimetype
-        if not mimetype:
-            if required:
-                raise UnsupportedMediaType(f"send the body as {allowed[0]} (Content-Type header missing)")
-            return
-        if mimetype not in allowed and not (mimetype.endswith("+json") and "application/json" in allowed):
-            raise UnsupportedMediaType(f"Content-Type {mimetype!r} is not accepted; use {', '.join(allowed)}")
+        if mimetype and mimetype not in _FORM_TYPES:
+            raise UnsupportedMediaType(f"Content-Type {mimetype!r} is not accepted; use {', '.join(_FORM_TYPES)}")
 
     def _read_body(self, request: Request, kwargs: dict[str, Any], errors: list[FieldError]) -> None:
         body = self.body
@@ -110,7 +93,14 @@ class RequestValidator:
             if body.required:
                 errors.append(FieldError("/body", "is required"))
             return
-        self._check_content_type(request, self.json_types, required=True, exact=self.exact_json)
+        mimetype = self.consumes.media_type(request)
+        if not is_json(mimetype):  # declared, not JSON: as sent (media.py)
+            value = raw_body(request, mimetype, raw)
+            if body.text and isinstance(value, str):
+                value, errs = body.validator(value, ["body"])
+                errors.extend(errs)
+            kwargs[body.kwarg] = value
+            return
         value, errs = parse_json(raw)
         if errs:
             errors.extend(errs)
