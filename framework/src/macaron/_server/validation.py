@@ -17,7 +17,7 @@ from flask import Request
 
 from .._core.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from .._core.models import Model, ModelRegistry, _ref_name
-from .._core.schema import SchemaCompiler, Validator
+from .._core.schema import REQUEST, SchemaCompiler, Validator
 from .._core.spec import Operation, python_name
 from .jsonbody import parse_json
 from .media import Consumes, is_json, raw_body
@@ -52,7 +52,7 @@ class RequestValidator:
                     name=p["name"],
                     kwarg=python_name(p["name"]),
                     required=bool(p.get("required")),
-                    validator=compiler.validator(schema),
+                    validator=compiler.validator(schema, direction=REQUEST),  # readOnly: not from clients
                     model=models.get(ref) if ref else None,
                     text=compiler.resolve(schema).get("type") == "string" and schema.get("format") != "binary",
                 )
