@@ -26,6 +26,7 @@ from .._core.models import ModelRegistry
 from .._core.observability import request_id_from
 from .._core.schema import SchemaCompiler
 from .._core.spec import Operation, Spec
+from .._server.credentials import well_formed
 from .._server.dispatch import problem_response
 from .._server.responses import answer_status, unpack_result
 from .._server.validation import RequestValidator
@@ -68,25 +69,15 @@ class Endpoint:
                 example = next((v for m, v in (response.get("examples") or {}).items() if is_json(m)), None)
                 self.shapes[key] = ErrorShape(schema, spec.definitions, compiler, example)
 
-    def _security_checks(self, spec: Spec) -> list[list[tuple[str, str]]]:
+    def _security_checks(self, spec: Spec) -> list[list[dict[str, Any]]]:
         schemes = spec.document.get("securityDefinitions") or {}
-        out = []
-        for requirement in self.op.security or []:
-            needs = []
-            for name in requirement:
-                scheme = schemes.get(name, {})
-                if scheme.get("type") == "apiKey":
-                    needs.append((scheme.get("in", "header"), str(scheme.get("name"))))
-                else:
-                    needs.append(("header", "Authorization"))
-            out.append(needs)
-        return out
+        return [[schemes.get(name, {}) for name in requirement] for requirement in self.op.security or []]
 
     def authorized(self, req: Request) -> bool:
+        """Any well-formed credentials of a kind the operation accepts (Basic for basic, ...)."""
         if not self.security:
             return True
-        return any(all((req.headers if where == "header" else req.args).get(name) for where, name in needs)
-                   for needs in self.security)
+        return any(all(well_formed(scheme, req) for scheme in needs) for needs in self.security)
 
     def response_for(self, status: int) -> tuple[str, dict[str, Any]] | None:
         """The declared response that covers ``status`` (its own, else ``default``) and its key."""

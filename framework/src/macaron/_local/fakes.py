@@ -40,6 +40,7 @@ from .._core.models import ModelRegistry
 from .._core.observability import REQUEST_ID_HEADER, request_id_from
 from .._core.schema import SchemaCompiler
 from .._core.spec import load_spec, python_name
+from .._server.dispatch import http_to_api_error
 from .._server.routing import flask_rule
 from .._server.serve import check_port_free
 from .fakeanswers import Endpoint, problem
@@ -137,7 +138,7 @@ def create_fake_app(spec_path: str | Path, *, handlers: str | Path | None = None
 
     for op in spec.operations:
         handler = getattr(module, op.operation_id, None) if module else None
-        rule = flask_rule(spec.base_path, op.path)
+        rule = flask_rule(spec.base_path, op.path, op.parameters)
         endpoint = Endpoint(op, spec, compiler, models, handler)
         app.add_url_rule(rule.rule, f"op.{op.operation_id}", view_for(endpoint, rule.variables),
                          methods=[op.method.upper()])
@@ -159,6 +160,8 @@ def create_fake_app(spec_path: str | Path, *, handlers: str | Path | None = None
         if isinstance(exc, HTTPException):
             if exc.code == 404:
                 return problem(NotFound(f"the spec has no route {request.method} {request.path}"))
+            if exc.code == 405:
+                return problem(http_to_api_error(exc))  # with the Allow header, as a service's
             return problem(_http_error(exc))
         app.logger.exception("fake handler failed")
         return problem(InternalError(f"the fake failed: {type(exc).__name__}"))

@@ -84,7 +84,7 @@ def create_app(
     factories += list(guard_factories or []) + list(service.extensions.get("guard_factories", []))
     for bound in service.operations:
         op = bound.operation
-        rule = flask_rule(service.spec.base_path, op.path)
+        rule = flask_rule(service.spec.base_path, op.path, op.parameters)
         guards = [guard for f in factories if (guard := f(service, op)) is not None]
         name = endpoint_name(op.operation_id)
         app.macaron_operations[name] = operation = _operation(service, bound, rule.variables, guards)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.utils import get_content_type
@@ -40,6 +40,7 @@ from .._core import errors
 from .._core.errors import PROBLEM_JSON, ApiError, problem_body
 from .._core.observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, ServiceLogger, request_id_from
 from .body import MacaronRequest, body_error
+from .routing import allow_header
 
 #: The Flask series whose ``full_dispatch_request(self)`` the dispatcher replaces.
 FLASK_WRITTEN_FOR = ("3.0", "3.1")
@@ -133,6 +134,8 @@ class RequestRecord:
             error = errors.InternalError(
                 f"an internal error occurred; quote request id {g.get('macaron_request_id')} when reporting it"
             )
+        if error.status == 405 and "Allow" not in error.headers:  # raised by a handler: still say what is allowed
+            error.headers = {**error.headers, **allow_header(current_app.url_map, request.path)}
         if error.status >= 500:
             self.report(error, exc)
         return error
@@ -243,10 +246,9 @@ def http_to_api_error(exc: HTTPException) -> ApiError:
     if exc.code == 404:
         return errors.NotFound(f"no route matches {request.method} {request.path}", code="ROUTE_NOT_FOUND")
     if exc.code == 405:
-        allowed = getattr(exc, "valid_methods", None) or []
         return errors.MethodNotAllowed(
             f"{request.method} is not allowed on {request.path}",
-            headers={"Allow": ", ".join(sorted(allowed))} if allowed else None,
+            headers=allow_header(current_app.url_map, request.path, getattr(exc, "valid_methods", None)),
         )
     if exc.code == 413:
         limit = request.max_content_length
