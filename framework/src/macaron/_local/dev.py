@@ -106,7 +106,7 @@ def worker_procs(root: Path, names: Collection[str] | None = None) -> list[Proc]
         name = load_config(d).name
         if declares_tasks(d) and (names is None or name in names):
             out.append(Proc(name=f"{name}-worker", argv=[sys.executable, "-m", "macaron", "worker", str(d)],
-                            group=name, watch=[d, root / "shared_apis"],
+                            group=name, watch=[d, root / "shared_apis"], urls={"runs": f"the tasks of {name}"},
                             death_signal=signal.SIGKILL))  # Redis dies with us too: a worker would wait for it
     return out
 
