@@ -88,6 +88,7 @@ def dev_env(session: nox.Session) -> dict[str, str]:
     """Environment for processes of the dev system (dev-only secrets, created on first use)."""
     out = session.run("macaron", "devenv", "--root", str(ROOT), silent=True, external=True)
     env = dict(line.split("=", 1) for line in str(out).strip().splitlines() if "=" in line)
+    env["MACARON_ENV"] = "dev"  # service.dev.yaml, and 500s that carry their cause (_server/devcause.py)
     return {k: v for k, v in env.items() if k not in os.environ}
 
 

@@ -191,6 +191,7 @@ def run_dev(root: Path, host: str = "127.0.0.1", *, only: Collection[str] = (), 
         for proc in [*procs, *workers]:
             proc.env.update(ports)
             proc.env.update({"MACARON_LOG_FORMAT": "json", "MACARON_LOG_COLOR": "0",
+                             "MACARON_ENV": os.environ.get("MACARON_ENV", "dev"),  # service.dev.yaml, dev 500s
                              STATE_DIR_ENV: str(root / ".data" / "fakes")})
             if redis is not None:
                 proc.env["REDIS_URL"] = redis.url
