@@ -151,9 +151,9 @@ def _overlay_environ(data: dict[str, Any], service: str, environ: Mapping[str, s
         rest = var.removeprefix(own) if specific else var.removeprefix("MACARON_")
         if specific and (rest.startswith(FRAMEWORK_VARS) or any(var.startswith(f"MACARON_{s}_") for s in siblings)):
             continue  # the framework's own variable, or a sibling's whose name starts with this one's
-        path = _new_key(data, rest.split("__"), specific)
-        if path is not None:
-            _set_creating(data, path, _value(environ[var]))
+        new = _new_key(data, rest.split("__"), specific)
+        if new is not None:
+            _set_creating(data, new, _value(environ[var]))
         elif specific:
             keys = ", ".join(sorted(str(k) for k in data if k != "secrets"))
             raise ConfigError(

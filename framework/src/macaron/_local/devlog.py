@@ -49,7 +49,7 @@ class Output:
     def line(self, name: str, raw: str) -> None:
         """One line a process wrote (the supervisor's own readiness probes left out)."""
         raw = raw.rstrip("\r\n")
-        if not raw.strip() or PROBE_ID in raw:
+        if not raw.strip() or PROBE_ID in raw or "/__fake__/ping" in raw:
             return
         if self.format == "json":
             text = raw if raw.lstrip().startswith("{") else self._wrap(name, strip_ansi(raw))
