@@ -10,8 +10,10 @@ import types
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from macaron import Service
+from macaron._cli import main
 from macaron._server.builtins import served_spec
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -82,3 +84,17 @@ def test_docs_lists_the_services_own_operations_before_the_built_ins() -> None:
     service = Service.load(ROOT / "services" / "mail", environ={"SENDGRID_API_KEY": "x" * 8, **os.environ})
     tags = [t["name"] for t in served_spec(service)["tags"]]
     assert tags[-1] == "built-in" and len(tags) > 1
+
+
+def test_token_for_a_stored_user_by_email(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    fixture = ROOT / "framework" / "tests" / "fixtures" / "persist"
+    monkeypatch.setenv("MACARON_PERSIST_STORE__PATH", str(tmp_path / "p.sqlite3"))
+    monkeypatch.setenv("MACARON_JWT_SECRET", "t" * 40)
+    service = Service.load(fixture)
+    service.models.User(user_id="u-1", email="ada@example.com").create()
+    assert main(["token", str(fixture), "--email", "ada@example.com"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert jwt.decode(token, options={"verify_signature": False})["sub"] == "u-1"
+    assert main(["token", str(fixture), "--email", "nobody@example.com"]) == 2
+    assert "no User of persist has the email 'nobody@example.com'" in capsys.readouterr().err

@@ -87,17 +87,34 @@ def _check(a: argparse.Namespace) -> int:
 
 def _token_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("directory", help="the service directory the token is for, e.g. services/user")
-    p.add_argument("--sub", required=True, help="the subject (user id) of the token")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--sub", help="the subject of the token: for the user service, a user's user_id")
+    who.add_argument("--email", help="the stored user with this email (a model whose x-persist has email unique)")
     p.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default: auth.ttl, 3600)")
     p.add_argument("--scope", action="append", default=[], help="a scope to grant; repeat for several")
     p.add_argument("--audience", default=None, help="default: the service's own audience")
 
 
+def _sub_of(directory: Path, email: str) -> str:
+    """The key of the stored model (a user) whose unique ``email`` field is ``email``."""
+    service = Service.load(directory)
+    for name, schema in service.spec.definitions.items():
+        persist = schema.get("x-persist") if isinstance(schema, dict) else None
+        if isinstance(persist, dict) and "email" in (persist.get("unique") or []):
+            found = getattr(service.models, name).find_by("email", email)
+            if found is not None:
+                return str(getattr(found, persist["key"]))
+            raise ConfigError(f"no {name} of {service.name} has the email {email!r} (sign up first, with nox -s dev "
+                              f"running; or pass --sub with the user's {persist['key']})")
+    raise ConfigError(f"{service.name} stores no model with a unique email; pass --sub")
+
+
 def _token(a: argparse.Namespace) -> int:
     authority = TokenAuthority.from_config(load_config(Path(a.directory)))
     scopes = [s for value in a.scope for s in value.split()]
+    sub = a.sub if a.sub is not None else _sub_of(Path(a.directory), a.email)
     try:
-        print(authority.issue(a.sub, ttl=a.ttl, scopes=scopes, audience=a.audience))
+        print(authority.issue(sub, ttl=a.ttl, scopes=scopes, audience=a.audience))
     except ValueError as exc:
         print(f"macaron token: error: {exc}", file=sys.stderr)
         return 2
