@@ -103,7 +103,7 @@ def worker_procs(root: Path, names: Collection[str] | None = None) -> list[Proc]
     """One ``macaron worker`` per service that declares tasks (has a ``tasks`` module)."""
     out = []
     for d in discover_services(root):
-        name = load_config(d).name
+        name = d.name  # a service is named by its directory (no config read: a worker-less one may lack secrets)
         if declares_tasks(d) and (names is None or name in names):
             out.append(Proc(name=f"{name}-worker", argv=[sys.executable, "-m", "macaron", "worker", str(d)],
                             group=name, watch=[d, root / "shared_apis"], urls={"runs": f"the tasks of {name}"},
