@@ -6,17 +6,21 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
+from macaron import Service
 from macaron._core.logtext import TextFormatter, WerkzeugLines, chosen_format, render
 from macaron._core.observability import JsonFormatter, service_logger
 from macaron._local.devlog import PROBE_ID, Output
 from macaron._local.ports import free_port
+from macaron._server.serve import _log_config
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -118,3 +122,16 @@ def test_reload_logs_each_request_once(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_gunicorns_own_lines_come_in_the_processs_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    service = Service.load(FIXTURES / "shop", environ={"SHOP_API_KEY": "s3cr3t-shop-key"})
+    logging.config.dictConfig(_log_config(service))
+    try:
+        logging.getLogger("gunicorn.error").warning("Worker (pid:%s) was sent SIGKILL!", 42)
+    finally:
+        logging.getLogger("gunicorn.error").handlers.clear()
+    entry = json.loads(stream.getvalue())
+    assert entry["service"] == "shop" and entry["message"] == "Worker (pid:42) was sent SIGKILL!"
