@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -14,6 +16,8 @@ import jwt
 import pytest
 from macaron import Service
 from macaron._cli import main
+from macaron._local.dev import _table
+from macaron._local.supervisor import Proc, Supervisor
 from macaron._server.builtins import served_spec
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -98,3 +102,22 @@ def test_token_for_a_stored_user_by_email(tmp_path: Path, monkeypatch: pytest.Mo
     assert jwt.decode(token, options={"verify_signature": False})["sub"] == "u-1"
     assert main(["token", str(fixture), "--email", "nobody@example.com"]) == 2
     assert "no User of persist has the email 'nobody@example.com'" in capsys.readouterr().err
+
+
+def test_nox_says_nothing_about_a_missing_uv(tmp_path: Path) -> None:
+    if shutil.which("uv"):
+        pytest.skip("uv is installed here: nox finds it")
+    env = {**os.environ, "MACARON_NOX_VENV": sys.prefix}
+    done = subprocess.run([sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-s", "token", "--", "mail",
+                           "--sub", "alice"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "uv binary not found" not in done.stderr + done.stdout
+
+
+def test_the_url_list_is_aligned_whatever_the_names() -> None:
+    supervisor = Supervisor(out=None)
+    supervisor.procs = [Proc("fake-sendgrid", [], urls={"url": "http://a", "log": "http://a/log"}),
+                        Proc("user", [], urls={"url": "http://b", "docs": "http://b/docs"}),
+                        Proc("a-much-longer-service-name", [], urls={"url": "http://c"})]
+    rows = _table(supervisor)
+    assert len({row.index("http://") for row in rows}) == 1, rows
