@@ -13,7 +13,7 @@ validated through the same compiled validators as requests.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from . import plugins
 from .errors import ValidationFailed
@@ -32,6 +32,17 @@ class Model:
     __validator__: ClassVar[Validator]
 
     __slots__ = ("_data", "_raw")  # _raw: _data is the JSON the model was built from, untouched
+
+    if TYPE_CHECKING:  # what macaron.store gives x-persist models (store/_binding.py), so services type-check
+        @classmethod
+        def get(cls, key: Any) -> Self | None: ...
+        @classmethod
+        def find_by(cls, field: str, value: Any) -> Self | None: ...
+        @classmethod
+        def find_all_by(cls, field: str, value: Any, *, limit: int | None = None) -> list[Self]: ...
+        def create(self) -> Self: ...
+        def save(self, *, expect: Mapping[str, Any] | None = None) -> Self: ...
+        def delete(self) -> bool: ...
 
     def __init__(self, **fields: Any) -> None:
         object.__setattr__(self, "_data", dict(fields))

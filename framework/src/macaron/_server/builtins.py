@@ -113,9 +113,25 @@ def served_spec(service: Service, extra_paths: dict[str, Any] | None = None) -> 
     annotate_spec(service, doc)  # 401/403 on secured operations, /auth/version, /.well-known/jwks.json
     _declare_problem_media_type(doc)
     tags = doc.setdefault("tags", [])
+    _own_tags_first(doc, service.name, tags)
     if not any(t.get("name") == "built-in" for t in tags):
         tags.append({"name": "built-in", "description": "Endpoints every macaron service serves."})
     return doc
+
+
+def _own_tags_first(doc: dict[str, Any], name: str, tags: list[dict[str, Any]]) -> None:
+    """Swagger UI shows declared tags first, in order: declare the service's own (an untagged
+    operation gets the service's name) before ``built-in``, so ``/docs`` opens on the service."""
+    declared = {t.get("name") for t in tags}
+    for item in (doc.get("paths") or {}).values():
+        for method, op in item.items():
+            if method == "parameters" or not isinstance(op, dict) or "built-in" in (op.get("tags") or []):
+                continue
+            op.setdefault("tags", [name])
+            for tag in op["tags"]:
+                if tag not in declared:
+                    declared.add(tag)
+                    tags.append({"name": tag})
 
 
 def _declare_problem_media_type(doc: dict[str, Any]) -> None:

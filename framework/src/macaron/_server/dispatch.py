@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, has_app_context, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.utils import get_content_type
@@ -40,6 +40,7 @@ from .._core import errors
 from .._core.errors import PROBLEM_JSON, ApiError, problem_body
 from .._core.observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, ServiceLogger, request_id_from
 from .body import MacaronRequest, body_error
+from .devcause import explained
 from .routing import allow_header
 
 #: The Flask series whose ``full_dispatch_request(self)`` the dispatcher replaces.
@@ -138,7 +139,15 @@ class RequestRecord:
             error.headers = {**error.headers, **allow_header(current_app.url_map, request.path)}
         if error.status >= 500:
             self.report(error, exc)
+            error = explained(error, exc, self.env())  # dev only: the cause in the body (.devcause)
         return error
+
+    def env(self) -> str:
+        """``MACARON_ENV`` as the app's service was loaded with (``""`` when unset), read once."""
+        if not hasattr(self, "_env"):
+            service = current_app.extensions.get("macaron") if has_app_context() else None
+            self._env = str(service.config.environ.get("MACARON_ENV", "")) if service is not None else ""
+        return self._env
 
     def answer(self, op: Operation) -> WsgiApp:
         """Run ``op`` for the current request; its answer, as a WSGI callable (the fast path)."""

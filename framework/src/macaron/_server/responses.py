@@ -77,7 +77,9 @@ class ResponseValidator:
                 "fields": [e.to_json() for e in errors],
             },
         )
-        raise ResponseInvalid("the service produced a response that breaks its own spec")
+        error = ResponseInvalid("the service produced a response that breaks its own spec")
+        error.macaron_fields = errors  # type: ignore[attr-defined]  # shown in dev only (_server.devcause)
+        raise error
 
 
 class ErrorResponses:
