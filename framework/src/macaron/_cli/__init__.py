@@ -88,13 +88,16 @@ def _worker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heartbeat-interval", type=int, default=10, help="seconds between job heartbeats (default 10)")
     p.add_argument("--abandon-grace", type=int, default=30,
                    help="seconds a job may miss heartbeats before it counts as abandoned (default 30)")
+    p.add_argument("--scheduler-lock-ttl", type=int, default=10,
+                   help="seconds the scheduler lock lives without a heartbeat; another host's worker takes it "
+                        "over within about 1.5 times this after its holder dies (default 10; rq's: 61)")
 
 
 def _worker(a: argparse.Namespace) -> int:
     queues = [q.strip() for q in a.queues.split(",") if q.strip()] if a.queues else None
     return run_worker(a.directory, burst=a.burst, simple=a.simple, queues=queues,
                       maintenance_interval=a.maintenance_interval, heartbeat_interval=a.heartbeat_interval,
-                      abandon_grace=a.abandon_grace)
+                      abandon_grace=a.abandon_grace, scheduler_lock_ttl=a.scheduler_lock_ttl)
 
 
 def _fake_args(p: argparse.ArgumentParser) -> None:
