@@ -59,7 +59,8 @@ def render(directory: Path, upstreams: Mapping[str, Sequence[str]], ports: Mappi
         f"error_log {directory / 'error.log'} warn;",
         "events { worker_connections 4096; }",
         "http {",
-        f"  access_log {directory / 'access.log'};",
+        "  log_format upstream '$remote_addr \"$request\" $status $upstream_addr';",
+        f"  access_log {directory / 'access.log'} upstream;  # which instance answered each request",
         *(f"  {kind}_temp_path {tmp / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")),
         "  client_max_body_size 0;              # the services refuse big bodies themselves (413 problem+json)",
         "  client_header_buffer_size 8k;",
@@ -156,6 +157,12 @@ class Balancer:
         self.write()
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGHUP)
+
+    def answered_by(self) -> list[str]:
+        """The upstream (``host:port``) of every request logged so far, in order."""
+        log = self.directory / "access.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        return [line.rsplit(" ", 1)[-1] for line in lines if line.strip()]
 
     def _errors(self) -> str:
         err = self.process.stderr.read().decode(errors="replace") if self.process and self.process.stderr else ""
