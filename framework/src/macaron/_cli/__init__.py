@@ -91,13 +91,18 @@ def _worker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler-lock-ttl", type=int, default=10,
                    help="seconds the scheduler lock lives without a heartbeat; another host's worker takes it "
                         "over within about 1.5 times this after its holder dies (default 10; rq's: 61)")
+    p.add_argument("--metrics-namespace", default=None,
+                   help="publish queue depth and oldest job age to CloudWatch under this namespace "
+                        "(default: MACARON_WORKER_METRICS_NAMESPACE; unset: not published)")
+    p.add_argument("--metrics-interval", type=float, default=60.0, help="seconds between publishes (default 60)")
 
 
 def _worker(a: argparse.Namespace) -> int:
     queues = [q.strip() for q in a.queues.split(",") if q.strip()] if a.queues else None
     return run_worker(a.directory, burst=a.burst, simple=a.simple, queues=queues,
                       maintenance_interval=a.maintenance_interval, heartbeat_interval=a.heartbeat_interval,
-                      abandon_grace=a.abandon_grace, scheduler_lock_ttl=a.scheduler_lock_ttl)
+                      abandon_grace=a.abandon_grace, scheduler_lock_ttl=a.scheduler_lock_ttl,
+                      metrics_namespace=a.metrics_namespace, metrics_interval=a.metrics_interval)
 
 
 def _fake_args(p: argparse.ArgumentParser) -> None:

@@ -39,6 +39,7 @@ from .._core.observability import JsonFormatter
 from .._core.service import Service
 from ..clients._api import warm
 from ._base import current_context
+from ._metrics import QueueMetrics
 from ._queue import redis_down_errors
 from ._redis import connect
 from ._run import serving
@@ -59,6 +60,7 @@ class _MacaronWorker:
                  scheduler_lock_ttl: int = DEFAULT_LOCK_TTL, **kwargs: Any) -> None:
         self.service, self.abandon_grace, self.scheduler_lock_ttl = service, abandon_grace, scheduler_lock_ttl
         self.standby = Standby(scheduler_lock_ttl)
+        self.metrics: QueueMetrics | None = None  # queue depth and age to CloudWatch (set by build_worker)
         super().__init__(*args, **kwargs)
 
     def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", *args: Any) -> None:
@@ -94,6 +96,8 @@ class _MacaronWorker:
         """rq's heartbeat; then, in the worker process, a standby turn for the scheduler lock."""
         super().heartbeat(*args, **kwargs)  # type: ignore[misc]
         self.standby.tick(self.scheduler)  # type: ignore[attr-defined]
+        if self.metrics is not None:
+            self.metrics.tick(self.connection)  # type: ignore[attr-defined]
 
     def perform_job(self, job: Any, queue: Any, execution: Any) -> bool:
         with serving(self.service):
@@ -174,6 +178,8 @@ def build_worker(
     heartbeat_interval: int = 10,
     abandon_grace: int = 30,
     scheduler_lock_ttl: int = DEFAULT_LOCK_TTL,
+    metrics_namespace: str | None = None,
+    metrics_interval: float = 60.0,
     generation: int = 0,
 ) -> BaseWorker:
     """An rq worker (MacaronWorker or MacaronSimpleWorker) for ``service``'s queues."""
@@ -182,7 +188,7 @@ def build_worker(
         raise ConfigError(f"service {service.name!r} declares no tasks (define them with @task in tasks.py)")
     names = runtime.queue_names(queues)
     cls = MacaronSimpleWorker if simple else MacaronWorker
-    return cls(
+    worker = cls(
         [Queue(n, connection=connection, serializer=JSONSerializer) for n in names],
         connection=connection,
         serializer=JSONSerializer,
@@ -195,6 +201,8 @@ def build_worker(
         abandon_grace=abandon_grace,
         scheduler_lock_ttl=scheduler_lock_ttl,
     )
+    worker.metrics = QueueMetrics.from_options(service, names, metrics_namespace, metrics_interval)
+    return worker
 
 
 def _wait_for_redis(connection: Any, service: Service, timeout: float = 15.0) -> None:
@@ -217,7 +225,8 @@ def _wait_for_redis(connection: Any, service: Service, timeout: float = 15.0) ->
 
 def run_worker(directory: str | Path, *, burst: bool = False, simple: bool = False, queues: list[str] | None = None,
                maintenance_interval: int = 60, heartbeat_interval: int = 10, abandon_grace: int = 30,
-               scheduler_lock_ttl: int = DEFAULT_LOCK_TTL) -> int:
+               scheduler_lock_ttl: int = DEFAULT_LOCK_TTL, metrics_namespace: str | None = None,
+               metrics_interval: float = 60.0) -> int:
     """Load the service in ``directory`` and work its queues until SIGTERM (or, ``burst``, until empty)."""
     service = Service.load(directory)
     runtime = attach(service)
@@ -235,6 +244,7 @@ def run_worker(directory: str | Path, *, burst: bool = False, simple: bool = Fal
         worker = build_worker(service, connection, queues=queues, simple=simple,
                               maintenance_interval=maintenance_interval, heartbeat_interval=heartbeat_interval,
                               abandon_grace=abandon_grace, scheduler_lock_ttl=scheduler_lock_ttl,
+                              metrics_namespace=metrics_namespace, metrics_interval=metrics_interval,
                               generation=generation)
         release_dead_scheduler_locks(connection, worker.queue_names(), service)
         service.log.info("worker %s listening on %s", worker.name, ", ".join(worker.queue_names()),
