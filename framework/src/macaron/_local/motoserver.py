@@ -5,6 +5,13 @@ they share one DynamoDB table set in production.
 A process, not moto's ``ThreadedMotoServer`` in the caller: the instances hammer it, and in the
 caller's interpreter it would compete for the GIL with the test driving the load. Its clients
 get fake credentials (:data:`FAKE_AWS`) and the endpoint through the environment.
+
+**One request at a time.** moto's ``TransactWriteItems`` deep-copies every table it touches (its
+rollback copy) while other threads change them: under concurrent signups from several instances
+``python -m moto.server`` (threaded) failed 1,575 of ~26,000 requests with ``RuntimeError:
+dictionary changed size during iteration`` (HTTP 500). Served by one thread it answers them all;
+that copy also makes each transaction cost time in proportion to the table's size, so moto is a
+stand-in for DynamoDB's semantics, not its throughput (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -32,6 +39,16 @@ FAKE_AWS = {
 }
 
 
+#: ``python -m moto.server``, minus its thread per request.
+_SERVE = """
+import sys
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False,
+           request_handler=MotoRequestHandler)
+"""
+
+
 class MotoServer:
     """``python -m moto.server`` on 127.0.0.1; ``url`` is the endpoint to give boto3."""
 
@@ -47,7 +64,7 @@ class MotoServer:
     def start(self, timeout: float = 30.0) -> MotoServer:
         if self.process is not None and self.process.poll() is None:
             return self
-        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        argv = [sys.executable, "-c", _SERVE, "127.0.0.1", str(self.port)]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # closed below, once Popen has it
         try:
             self.process = subprocess.Popen(argv, env={**os.environ, **FAKE_AWS}, stdin=subprocess.DEVNULL,
