@@ -88,3 +88,27 @@ def test_instances_sit_behind_a_round_robin_balancer_and_stop_with_the_system(tm
             raise AssertionError(f"{url} still answers after stop()")
         except requests.ConnectionError:
             pass
+
+
+def test_an_instance_whose_port_was_taken_meanwhile_moves_to_another(tmp_path: Path, nginx: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A port free when planned can be taken before the instance binds it (other processes open
+    connections all the time): the instance moves and the balancer learns its new port."""
+    import socket
+
+    from macaron._local import fleet
+    from macaron._local.ports import free_port
+
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    ports = iter([taken])
+    monkeypatch.setattr(fleet, "free_port", lambda host="127.0.0.1": next(ports, None) or free_port(host))
+    system = LocalSystem(make_root(tmp_path), instances=2).start()
+    try:
+        assert f"127.0.0.1:{taken}" not in system.upstreams["back"] + system.upstreams["front"]
+        assert [requests.get(f"{system.urls['back']}/answer", timeout=30).status_code for _ in range(4)] == [200] * 4
+    finally:
+        system.stop()
+        squatter.close()

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._core.config import env_key, load_config
+from .._core.errors import ConfigError
 from .._local.balancer import Balancer
 from .._local.dev import Proc, Supervisor, discover_services
 from .._local.devenv import dev_environ
@@ -144,7 +145,7 @@ class LocalSystem:
                     proc.ready_url = ready
                 for proc in group:
                     if proc.ready_url:
-                        self.supervisor._wait_ready(proc, timeout=60)
+                        self._await(proc)
         except BaseException:
             self.stop()
             raise
@@ -168,6 +169,29 @@ class LocalSystem:
     def logs(self) -> str:
         """Everything the system's processes have written so far."""
         return "".join(p.read_text(errors="replace") for p in sorted(self.data_dir.glob("*.log")))
+
+    def _await(self, proc: Proc) -> None:
+        """Wait until ``proc`` answers; an instance behind the balancer whose port another process
+        took meanwhile moves to a new one (the balancer is told), up to twice."""
+        for attempt in range(3):
+            try:
+                self.supervisor._wait_ready(proc, timeout=60)
+                return
+            except ConfigError as exc:
+                service = next((s for s, names in self.groups.items() if proc.name in names), None)
+                if "already in use" not in str(exc) or attempt == 2 or service not in self.upstreams:
+                    raise
+            old = proc.argv[proc.argv.index("--port") + 1]
+            port = str(free_port(self.host))
+            proc.argv[proc.argv.index("--port") + 1] = port
+            proc.ready_url = f"http://{self.host}:{port}/ping"
+            self.upstreams[service] = [u.replace(f":{old}", f":{port}") for u in self.upstreams[service]]
+            if self.balancer is not None:
+                self.balancer.reload({service: self.upstreams[service]})
+            self.supervisor.procs = [p for p in self.supervisor.procs if p is not proc]
+            ready, proc.ready_url = proc.ready_url, None
+            self.supervisor.start(proc)
+            proc.ready_url = ready
 
     def instances(self, service: str) -> list[Proc]:
         """The processes serving ``service`` (one, or the balancer's N instances)."""
