@@ -28,6 +28,7 @@ from ._gates import local_gates
 from ._plan import ASSUMPTIONS, DRY_RUN, responder
 from ._report import Progress, Reporter, Step, StepFailed
 from ._rollback import rollback
+from ._tables import ensure_tables
 from ._waiting import Clock, Waiter
 from ._workers import deploy_workers, worker_tier
 
@@ -139,6 +140,8 @@ class Pipeline:
         with progress.stops():
             with rep.step("check config and credentials") as step:
                 cfg, line = check_all(self.aws, cfg)
+                if tables := ensure_tables(self.aws, cfg, self.say, self.clock):
+                    line += f"; {tables}"
                 step.plan(f"config valid; {line}") if self.aws.dry_run else step.ok(line)
             bundle = local_gates(self, cfg, progress)
             self.ask(f"Deploy {progress.label} of {cfg.service} to {cfg.env} ({cfg.application}, {cfg.region})?")
