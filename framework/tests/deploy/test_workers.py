@@ -206,3 +206,17 @@ def test_the_dry_run_of_a_service_with_tasks_plans_its_worker_tier(tmp_path: Pat
     assert "[7/10] put the worker tier hello-worker-live on this version, scale it on its queue: planned" in text
     assert 'AlarmActions: ["<arn of policy hello-worker-live-queue-out>"]' in text
     assert "[10/10] clean up old environments" in text
+
+
+def test_a_rollback_puts_the_worker_tier_back_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = support.make_repo(tmp_path)
+    (root / "services" / "hello" / "tasks.py").write_text("from macaron.tasks import task\n\n\n@task()\n"
+                                                          "def ping():\n    return 1\n")
+    support.fake_aws_env(monkeypatch, credentials=False)
+    out = io.StringIO()
+    aws = AwsAdapter("us-east-1", dry_run=True, endpoint_url="http://127.0.0.1:9", out=out)
+    opts = Options(service="hello", dry_run=True, rollback=True)
+    assert Pipeline(root, opts, aws=aws, out=out, clock=support.FakeTime().clock).run() == 0, out.getvalue()
+    update = [c.params for c in aws.calls if c.operation == "UpdateEnvironment"]
+    assert update == [{"ApplicationName": "macaron", "EnvironmentName": "hello-worker-live",
+                       "VersionLabel": "<previous version>"}]
