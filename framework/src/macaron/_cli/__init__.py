@@ -32,11 +32,15 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=None, help="default: 'port' in service.yaml")
     p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     p.add_argument("--threads", type=int, default=8, help="threads per worker")
+    p.add_argument("--keepalive", type=int, default=None,
+                   help="seconds an idle connection stays open (default 5); behind a load balancer, more than "
+                        "its idle timeout (ALB: 60 s; the Beanstalk image passes WEB_KEEPALIVE=75)")
     p.add_argument("--reload", action="store_true", help="dev server reloading on code and spec changes")
 
 
 def _serve(a: argparse.Namespace) -> int:
-    serve(a.directory, host=a.host, port=a.port, workers=a.workers, threads=a.threads, reload=a.reload)
+    serve(a.directory, host=a.host, port=a.port, workers=a.workers, threads=a.threads, reload=a.reload,
+          keepalive=a.keepalive)
     return 0
 
 

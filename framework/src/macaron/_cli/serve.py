@@ -16,7 +16,7 @@ from .._core.errors import ConfigError
 from .._core.service import Service
 from .._local.siblings import serve_port
 from .._server.app import create_app
-from .._server.serve import check_port_free, run
+from .._server.serve import DEFAULT_KEEPALIVE, check_port_free, run
 
 
 def _wait_for_change(directory: Path) -> None:
@@ -39,6 +39,7 @@ def serve(
     workers: int = 1,
     threads: int = 8,
     reload: bool = False,
+    keepalive: int | None = None,
 ) -> None:
     """Serve the service in ``directory`` until interrupted."""
     reloader_child = reload and os.environ.get("WERKZEUG_RUN_MAIN") == "true"
@@ -60,4 +61,5 @@ def serve(
         watched = [str(p) for p in service.spec.files] + [str(p) for p in service.directory.glob("service*.yaml")]
         run_simple(host, port, create_app(service), use_reloader=True, extra_files=watched, threaded=True)
         return
-    run(service, host=host, port=port, workers=workers, threads=threads)
+    run(service, host=host, port=port, workers=workers, threads=threads,
+        keepalive=DEFAULT_KEEPALIVE if keepalive is None else keepalive)
