@@ -39,13 +39,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="the test suite's scale instead of the issue's")
     parser.add_argument("--instances", type=int, default=1,
                         help="instances of each service (and workers of each) behind a local nginx (default 1)")
+    parser.add_argument("--store", choices=["sqlite", "dynamodb"], default=None,
+                        help="the store of every instance (default: SQLite on one, DynamoDB on moto on several)")
     parser.add_argument("--only", action="append", default=[], help="run only scenarios whose name contains this")
     parser.add_argument("--json", default=None, help="also write every scenario's figures to this file")
     args = parser.parse_args(argv)
     scale = SHORT if args.short else THOROUGH
     results: dict[str, Any] = {"scale": scale.name, "instances": args.instances}
     failed = 0
-    with Chaos(Path(args.root), scale, instances=args.instances) as chaos:
+    results["store"] = args.store or ("dynamodb" if args.instances > 1 else "sqlite")
+    with Chaos(Path(args.root), scale, instances=args.instances, store=args.store) as chaos:
         for name, scenario in SCENARIOS:
             if args.only and not any(o in name for o in args.only) and name != "7-log-audit":
                 continue

@@ -61,14 +61,15 @@ class Chaos:
     ``instances`` > 1: each service as that many instances behind a local nginx, as many mail and
     user workers, one Redis and DynamoDB (moto) for all (:class:`macaron.testing.LocalSystem`)."""
 
-    def __init__(self, root: Path, scale: Scale = SHORT, instances: int = 1) -> None:
+    def __init__(self, root: Path, scale: Scale = SHORT, instances: int = 1, store: str | None = None) -> None:
         self.scale = scale
         self.instances = instances
         # SendGrid's read timeout down from 10 s to 2 s: scenario 4's timeouts come sooner
         env = {"MACARON_LOG_LEVEL": "INFO", "MACARON_MAIL_CLIENTS__SENDGRID__TIMEOUT": "2",
                "MACARON_USER_RATE_LIMITS__PASSWORD_RESET__PER_ADDRESS__LIMIT": str(RESET_LIMIT),
                "MACARON_USER_RATE_LIMITS__PASSWORD_RESET__PER_ADDRESS__PER": str(RESET_WINDOW)}
-        self.local = LocalSystem(root, env=env, instances=instances, worker_args={"mail": list(FAST_WORKER)})
+        self.local = LocalSystem(root, env=env, instances=instances, store=store,
+                                 worker_args={"mail": list(FAST_WORKER)})
         self.system: SystemUnderTest | None = None
         self.tokens: set[str] = set()  # every token handed out, for the log audit
         self._mail_token: str | None = None
