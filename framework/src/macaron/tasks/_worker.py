@@ -238,6 +238,9 @@ def run_worker(directory: str | Path, *, burst: bool = False, simple: bool = Fal
     configure_logging(service)
     if service.config.get("clients"):  # built once here; every forked work horse inherits them
         warm(service)
+    # likewise the store's client: each horse would otherwise build its own boto3 client per job
+    # (measured: 245 ms of CPU per mail job on DynamoDB, 36 ms on SQLite; docs/scaling.md)
+    service.store().warm()
     connection = connect(url)
     _wait_for_redis(connection, service)
     for generation in itertools.count():
