@@ -36,6 +36,9 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=None, help="default: 'port' in service.yaml")
     p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     p.add_argument("--threads", type=int, default=8, help="threads per worker")
+    p.add_argument("--keepalive", type=int, default=None,
+                   help="seconds an idle connection stays open (default 5); behind a load balancer, more than "
+                        "its idle timeout (ALB: 60 s; the Beanstalk image passes WEB_KEEPALIVE=75)")
     p.add_argument("--reload", action="store_true", help="dev server reloading on code and spec changes")
     p.add_argument("--on-load-error", choices=("exit", "503"), default="exit",
                    help="503: when the service does not load, answer every request 503 naming the error (dev)")
@@ -55,7 +58,7 @@ def _apply_log_format(a: argparse.Namespace) -> None:
 def _serve(a: argparse.Namespace) -> int:
     _apply_log_format(a)
     serve(a.directory, host=a.host, port=a.port, workers=a.workers, threads=a.threads, reload=a.reload,
-          on_load_error=a.on_load_error)
+          on_load_error=a.on_load_error, keepalive=a.keepalive)
     return 0
 
 
@@ -131,13 +134,21 @@ def _worker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heartbeat-interval", type=int, default=10, help="seconds between job heartbeats (default 10)")
     p.add_argument("--abandon-grace", type=int, default=30,
                    help="seconds a job may miss heartbeats before it counts as abandoned (default 30)")
+    p.add_argument("--scheduler-lock-ttl", type=int, default=10,
+                   help="seconds the scheduler lock lives without a heartbeat; another host's worker takes it "
+                        "over within about 1.5 times this after its holder dies (default 10; rq's: 61)")
+    p.add_argument("--metrics-namespace", default=None,
+                   help="publish queue depth and oldest job age to CloudWatch under this namespace "
+                        "(default: MACARON_WORKER_METRICS_NAMESPACE; unset: not published)")
+    p.add_argument("--metrics-interval", type=float, default=60.0, help="seconds between publishes (default 60)")
 
 
 def _worker(a: argparse.Namespace) -> int:
     queues = [q.strip() for q in a.queues.split(",") if q.strip()] if a.queues else None
     return run_worker(a.directory, burst=a.burst, simple=a.simple, queues=queues,
                       maintenance_interval=a.maintenance_interval, heartbeat_interval=a.heartbeat_interval,
-                      abandon_grace=a.abandon_grace)
+                      abandon_grace=a.abandon_grace, scheduler_lock_ttl=a.scheduler_lock_ttl,
+                      metrics_namespace=a.metrics_namespace, metrics_interval=a.metrics_interval)
 
 
 def _fake_args(p: argparse.ArgumentParser) -> None:

@@ -30,7 +30,7 @@ from .._core.service import Service
 from .._local.siblings import serve_port
 from .._local.supervisor import LOAD_ERROR_HEADER, snapshot
 from .._server.app import create_app
-from .._server.serve import check_port_free, run
+from .._server.serve import DEFAULT_KEEPALIVE, check_port_free, run
 from ..tasks._queue import declares_tasks
 
 
@@ -103,6 +103,7 @@ def serve(
     threads: int = 8,
     reload: bool = False,
     on_load_error: str = "exit",
+    keepalive: int | None = None,
 ) -> None:
     """Serve the service in ``directory`` until interrupted."""
     reloader_child = reload and os.environ.get("WERKZEUG_RUN_MAIN") == "true"
@@ -126,4 +127,5 @@ def serve(
         run_simple(host, port, create_app(service), use_reloader=True, extra_files=watched, threaded=True,
                    request_handler=_Quiet)
         return
-    run(service, host=host, port=port, workers=workers, threads=threads)
+    run(service, host=host, port=port, workers=workers, threads=threads,
+        keepalive=DEFAULT_KEEPALIVE if keepalive is None else keepalive)

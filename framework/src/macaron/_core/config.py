@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "max_body_bytes": 1_048_576,
     "log_level": "INFO",
     "reporter": None,
+    "trusted_proxies": None,  # proxies whose X-Forwarded-For is believed (_server/proxies.py); None: none
 }
 
 _IDENT = re.compile(r"[^A-Za-z0-9]+")

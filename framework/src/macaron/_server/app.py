@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from werkzeug.utils import get_content_type
 
 from .._core.errors import ApiError, problem_body
@@ -22,6 +22,7 @@ from ..tasks._runtime import attach as attach_tasks
 from .builtins import register_builtins, served_spec
 from .dispatch import MacaronFlask, Operation, RequestRecord, carries_credentials, error_response, problem_response
 from .pipeline import operation_call
+from .proxies import TrustedProxies
 from .responses import ErrorResponses, ResponseValidator
 from .routing import endpoint_name, flask_rule
 from .security import decorate_handler, returns_credentials, security_guard
@@ -32,10 +33,15 @@ GuardFactory = Callable[[Service, Any], Guard | None]
 
 
 def client_address() -> str | None:
-    """The network address of the current request's client (``REMOTE_ADDR``), for handlers that
-    pass it on (say, to an identity provider's brute-force protection). Behind a proxy or a load
-    balancer it is theirs: macaron does not trust ``X-Forwarded-For``. None outside a request."""
-    return request.remote_addr if has_request_context() else None
+    """The network address of the current request's client, for handlers that pass it on (say, to
+    an identity provider's brute-force protection) or count by it. ``REMOTE_ADDR``, unless the
+    service trusts the proxies in front of it (``trusted_proxies``): then the first address of
+    ``X-Forwarded-For`` (or ``Forwarded``), from the right, that is not one of them (see
+    :mod:`.proxies`). The request log line has it as ``client``. None outside a request."""
+    if not has_request_context():
+        return None
+    proxies = current_app.extensions.get("macaron.proxies")
+    return proxies.client(request.environ) if proxies is not None else request.remote_addr
 
 
 def _operation(service: Service, bound: BoundOperation, variables: dict[str, str], guards: list[Guard]) -> Operation:
@@ -74,6 +80,9 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = int(service.config["max_body_bytes"])
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["macaron"] = service
+    proxies = TrustedProxies.from_config(service.config.get("trusted_proxies"),
+                                         f"{service.directory / 'service.yaml'}: trusted_proxies")
+    app.extensions["macaron.proxies"] = proxies
     metrics = Metrics(service.name)
     attach_tasks(service)  # finds @task functions; with any, /ping checks Redis and /metrics shows queues
     for collector in service.extensions.get("metrics_collectors", []):
@@ -92,7 +101,7 @@ def create_app(
     spec_bytes = json.dumps(served_spec(service), separators=(",", ":")).encode()
     register_builtins(app, service, spec_bytes, metrics.registry)
 
-    record = RequestRecord(log, metrics, lambda error, exc: _report(service, error, exc))
+    record = RequestRecord(log, metrics, lambda error, exc: _report(service, error, exc), client=proxies.client)
     app.macaron_record = record
 
     @app.before_request

@@ -89,10 +89,12 @@ class RequestRecord:
     start; one log line, the metrics and the ``X-Request-ID`` header at the end; and every
     exception turned into an :class:`ApiError` (5xx reported with the request's context)."""
 
-    def __init__(self, log: ServiceLogger, metrics: Metrics, report: Callable[[ApiError, BaseException], None]):
+    def __init__(self, log: ServiceLogger, metrics: Metrics, report: Callable[[ApiError, BaseException], None],
+                 client: Callable[[dict[str, Any]], str | None] | None = None):
         self.log = log
         self.metrics = metrics
         self.report = report
+        self.client = client or (lambda environ: environ.get("REMOTE_ADDR"))  # the line's "client" (.proxies)
 
     def begin(self, ctx: Any, environ: dict[str, Any]) -> None:
         """Start the timer and take the request id (``ctx`` is the request's ``g``)."""
@@ -119,6 +121,7 @@ class RequestRecord:
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "user": claims.get("sub") if isinstance(claims, dict) else None,
+                "client": self.client(req.environ),
             },
         )
         return request_id

@@ -91,7 +91,16 @@ def _gunicorn(app: Flask, options: dict[str, Any]) -> None:
     Application().run()
 
 
-def run(service: Service, *, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+#: Seconds an idle client connection stays open. Behind a load balancer that keeps connections to
+#: its targets (the ALB: 60 s idle timeout), this must be longer than the balancer's, or the balancer
+#: sends a request on a connection gunicorn is closing and answers it with a 502 (AWS's guidance for
+#: ALB targets); infra/defaults sets WEB_KEEPALIVE=75. gthread parks idle connections in a selector,
+#: so a long keep-alive costs no thread.
+DEFAULT_KEEPALIVE = 5
+
+
+def run(service: Service, *, host: str, port: int, workers: int = 1, threads: int = 8,
+        keepalive: int = DEFAULT_KEEPALIVE) -> None:
     """Serve a loaded ``service`` under gunicorn (threaded workers) until interrupted."""
     _gunicorn(
         create_app(service),
@@ -102,7 +111,7 @@ def run(service: Service, *, host: str, port: int, workers: int = 1, threads: in
             "threads": threads,
             "timeout": 60,
             "graceful_timeout": 30,
-            "keepalive": 5,
+            "keepalive": keepalive,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
