@@ -54,6 +54,8 @@ class Limiter:
 
     def _connection(self) -> Any:
         if self._conn is None:
+            if self.url is None:  # callers check first: no Redis configured means no limits
+                raise RuntimeError("no Redis is configured for rate limits")
             self._conn = redis.Redis.from_url(self.url, socket_connect_timeout=0.3, socket_timeout=0.5)
         return self._conn
 
