@@ -137,7 +137,7 @@ def test_response_headers_are_valid_for_their_declared_types() -> None:
     assert headers["X-Entry-Ids"] == "1,2"
     tags = headers["X-Tags"].split("|")
     assert len(tags) == 2 and all(0 < len(t) <= 8 for t in tags)
-    entry = {"amount": 2, "currency": "EUR", "id": 1, "booked": "2024-01-02T03:04:05Z"}
+    entry = {"amount": 2, "currency": "EUR"}  # id and booked are readOnly: a request must not send them
     assert fake("ledger").post("/api/entries", json=entry, headers=KEY).headers["Location"] == "https://example.com/"
 
 
