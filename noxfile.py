@@ -134,7 +134,8 @@ def fuzz(session: nox.Session) -> None:
 
 @shared
 def chaos(session: nox.Session) -> None:
-    """Fault and load scenarios at full scale (docs/reliability.md): ``nox -s chaos [-- --only NAME]``."""
+    """Fault and load scenarios at full scale (docs/reliability.md): ``nox -s chaos [-- --only NAME]``;
+    ``-- --instances 3 [--store sqlite|dynamodb]`` on 3 instances per service behind nginx (docs/scaling.md)."""
     install(session)
     session.run("python", "-m", "chaos", "--root", str(ROOT), *session.posargs, env={"MACARON_ROOT": str(ROOT)})
 

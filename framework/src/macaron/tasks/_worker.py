@@ -95,7 +95,11 @@ class _MacaronWorker:
     def heartbeat(self, *args: Any, **kwargs: Any) -> None:
         """rq's heartbeat; then, in the worker process, a standby turn for the scheduler lock."""
         super().heartbeat(*args, **kwargs)  # type: ignore[misc]
-        self.standby.tick(self.scheduler)  # type: ignore[attr-defined]
+        if not self._stop_requested:  # type: ignore[attr-defined]  # no new scheduler while shutting down
+            try:
+                self.standby.tick(self.scheduler)  # type: ignore[attr-defined]
+            except redis_down_errors():  # Redis went away between the two: the next heartbeat tries again
+                pass
         if self.metrics is not None:
             self.metrics.tick(self.connection)  # type: ignore[attr-defined]
 
