@@ -104,7 +104,7 @@ class Chaos:
     def signup(self, session: requests.Session | None = None, name: str = "Chaos") -> tuple[str, str]:
         """A new account: ``(email, session token)``."""
         email = f"c-{uuid.uuid4().hex[:12]}@example.com"
-        answer = (session or requests).post(f"{self.url('user')}/v1/users", timeout=20,
+        answer = (session or requests).post(f"{self.url('user')}/v1/users", timeout=60,
                                             json={"email": email, "password": PASSWORD, "name": name})
         require(answer.status_code == 201, f"signup answered {answer.status_code}: {answer.text[:300]}")
         token = str(answer.json()["token"])

@@ -49,11 +49,11 @@ def sessions(chaos: Chaos) -> dict[str, Any]:
     email, _ = chaos.signup()
     tokens = [token]
     for url in urls:
-        answer = requests.post(f"{url}/v1/login", json={"email": email, "password": PASSWORD}, timeout=30)
+        answer = requests.post(f"{url}/v1/login", json={"email": email, "password": PASSWORD}, timeout=60)
         require(answer.status_code == 200, f"login on {url}: {answer.status_code} {answer.text[:200]}")
         tokens.append(answer.json()["token"])
     chaos.tokens.update(tokens)
-    answers = [requests.get(f"{url}/v1/users/me", headers={"Authorization": f"Bearer {t}"}, timeout=30).status_code
+    answers = [requests.get(f"{url}/v1/users/me", headers={"Authorization": f"Bearer {t}"}, timeout=60).status_code
                for t in tokens for url in urls]
     figures = {"instances": len(urls), "tokens": len(tokens), "checks": len(answers),
                "accepted": answers.count(200)}
@@ -70,7 +70,7 @@ def idempotency(chaos: Chaos) -> dict[str, Any]:
     auth = {"Authorization": f"Bearer {chaos.mail_token()}"}
 
     def post(i: int) -> requests.Response:
-        return requests.post(f"{urls[i % len(urls)]}/v1/mails", json=body, headers=auth, timeout=30)
+        return requests.post(f"{urls[i % len(urls)]}/v1/mails", json=body, headers=auth, timeout=60)
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         answers = list(pool.map(post, range(12)))
@@ -81,7 +81,7 @@ def idempotency(chaos: Chaos) -> dict[str, Any]:
     delivered = wait_for(lambda: chaos.delivered()[mail_id] >= 1, timeout=60)
     time.sleep(1.0)  # a second mail would be on its way by now
     other = {**body, "data": {"name": "Other"}}
-    reused = [requests.post(f"{u}/v1/mails", json=other, headers=auth, timeout=30) for u in urls]
+    reused = [requests.post(f"{u}/v1/mails", json=other, headers=auth, timeout=60) for u in urls]
     figures = {"instances": len(urls), "requests": len(answers), "mails": len(ids),
                "sendgrid_calls": chaos.delivered()[mail_id],
                "reused_key_409": sum(r.status_code == 409 for r in reused)}
@@ -101,7 +101,7 @@ def rate_limits(chaos: Chaos) -> dict[str, Any]:
 
         def reset(session: requests.Session, **headers: str) -> int:
             return session.post(f"{user}/v1/password-reset", json={"email": f"r-{uuid.uuid4().hex[:8]}@example.com"},
-                                headers=headers, timeout=30).status_code
+                                headers=headers, timeout=60).status_code
 
         burst = [reset(attacker) for _ in range(RESET_LIMIT + 10)]
         forged = reset(attacker, **{"X-Forwarded-For": "198.51.100.9"})
@@ -125,7 +125,7 @@ def brute_force(chaos: Chaos) -> dict[str, Any]:
 
     def login(session: requests.Session, password: str, **headers: str) -> requests.Response:
         return session.post(f"{user}/v1/login", json={"email": email, "password": password}, headers=headers,
-                            timeout=30)
+                            timeout=60)
 
     wrong = [login(attacker, "wrong password 1").status_code for _ in range(10)]
     blocked = login(attacker, PASSWORD)
