@@ -38,10 +38,10 @@ def worker_kills(chaos: Chaos) -> dict[str, Any]:
     killed: list[int] = []
 
     def killer() -> None:
-        for _ in range(kills):
+        for kill in range(kills):  # with several workers, each in turn: the others work on meanwhile
             time.sleep(1.0)
-            killed.append(chaos.kill_worker())
-            chaos.start_worker()
+            killed.append(chaos.kill_worker(kill))
+            chaos.start_worker(kill)
         done_killing.set()
 
     lever = threading.Thread(target=killer, name="chaos-worker-killer")

@@ -50,14 +50,26 @@ SHORT = Scale("short", load_requests=600, concurrency=20, outage_seconds=3, burs
               injection_rounds=1, fault_repeats=1)
 
 
-class Chaos:
-    """Start with ``with Chaos(root) as chaos``; every lever waits until it took effect."""
+#: The user service's password-reset limit per client address in the chaos system (scenario 11);
+#: an hour's window, so a burst seldom straddles two (the scenario re-runs once if it does).
+RESET_LIMIT, RESET_WINDOW = 20, 3600
 
-    def __init__(self, root: Path, scale: Scale = SHORT) -> None:
+
+class Chaos:
+    """Start with ``with Chaos(root) as chaos``; every lever waits until it took effect.
+
+    ``instances`` > 1: each service as that many instances behind a local nginx, as many mail and
+    user workers, one Redis and DynamoDB (moto) for all (:class:`macaron.testing.LocalSystem`)."""
+
+    def __init__(self, root: Path, scale: Scale = SHORT, instances: int = 1, store: str | None = None) -> None:
         self.scale = scale
+        self.instances = instances
         # SendGrid's read timeout down from 10 s to 2 s: scenario 4's timeouts come sooner
-        env = {"MACARON_LOG_LEVEL": "INFO", "MACARON_MAIL_CLIENTS__SENDGRID__TIMEOUT": "2"}
-        self.local = LocalSystem(root, env=env)
+        env = {"MACARON_LOG_LEVEL": "INFO", "MACARON_MAIL_CLIENTS__SENDGRID__TIMEOUT": "2",
+               "MACARON_USER_RATE_LIMITS__PASSWORD_RESET__PER_ADDRESS__LIMIT": str(RESET_LIMIT),
+               "MACARON_USER_RATE_LIMITS__PASSWORD_RESET__PER_ADDRESS__PER": str(RESET_WINDOW)}
+        self.local = LocalSystem(root, env=env, instances=instances, store=store,
+                                 worker_args={"mail": list(FAST_WORKER)})
         self.system: SystemUnderTest | None = None
         self.tokens: set[str] = set()  # every token handed out, for the log audit
         self._mail_token: str | None = None
@@ -65,10 +77,6 @@ class Chaos:
     def __enter__(self) -> Chaos:
         self.local.start()
         self.system = SystemUnderTest(self.local.root, self.local.urls, local=self.local)
-        worker = self.local.procs["mail-worker"]
-        worker.argv = [*worker.argv, *FAST_WORKER]
-        self.kill_worker()
-        self.start_worker()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -77,6 +85,10 @@ class Chaos:
     # -- who to talk to ------------------------------------------------------------------
     def url(self, name: str) -> str:
         return self.local.urls[name]
+
+    def instance_urls(self, service: str) -> list[str]:
+        """Each instance's own URL (past the balancer), or the one service URL."""
+        return [f"http://{u}" for u in self.local.upstreams.get(service, [])] or [self.url(service)]
 
     def api(self, name: str, token: str | None = None) -> Api:
         return Api(self.url(name), token=token)
@@ -92,7 +104,7 @@ class Chaos:
     def signup(self, session: requests.Session | None = None, name: str = "Chaos") -> tuple[str, str]:
         """A new account: ``(email, session token)``."""
         email = f"c-{uuid.uuid4().hex[:12]}@example.com"
-        answer = (session or requests).post(f"{self.url('user')}/v1/users", timeout=20,
+        answer = (session or requests).post(f"{self.url('user')}/v1/users", timeout=60,
                                             json={"email": email, "password": PASSWORD, "name": name})
         require(answer.status_code == 201, f"signup answered {answer.status_code}: {answer.text[:300]}")
         token = str(answer.json()["token"])
@@ -100,10 +112,12 @@ class Chaos:
         return email, token
 
     # -- levers --------------------------------------------------------------------------
-    def kill_worker(self) -> int:
-        """SIGKILL the mail worker with everything it started (its scheduler, and the work horse running
-        a job, which has a session of its own), as when its container dies; how many processes died."""
-        popen = self.local.procs["mail-worker"].popen
+    def kill_worker(self, index: int = 0, service: str = "mail") -> int:
+        """SIGKILL a worker (the ``index``-th of ``service``'s) with everything it started (its
+        scheduler, and the work horse running a job, which has a session of its own), as when its
+        container dies; how many processes died."""
+        workers = self.local.workers(service)
+        popen = workers[index % len(workers)].popen
         assert popen is not None
         victims = [popen.pid, *_descendants(popen.pid)]
         for pid in victims:
@@ -114,8 +128,9 @@ class Chaos:
         popen.wait(timeout=10)
         return len(victims)
 
-    def start_worker(self) -> None:
-        proc = self.local.procs["mail-worker"]
+    def start_worker(self, index: int = 0, service: str = "mail") -> None:
+        workers = self.local.workers(service)
+        proc = workers[index % len(workers)]
         supervisor = self.local.supervisor
         supervisor.procs = [p for p in supervisor.procs if p is not proc]
         supervisor.start(proc)

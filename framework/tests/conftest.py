@@ -45,3 +45,18 @@ def clean_redis(redis_url: str) -> str:
 
         connect(redis_url).flushall()
     return redis_url
+
+
+@pytest.fixture(scope="session")
+def nginx() -> str:
+    """An nginx binary for the tests that put a real reverse proxy in front of a service; skip when
+    there is none, unless ``CI`` is set: there it fails (``.ci/run`` installs Debian's nginx-light)."""
+    from macaron import ConfigError
+    from macaron._local.balancer import nginx_binary
+
+    try:
+        return nginx_binary()
+    except ConfigError as exc:
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"CI is set but {exc}")
+        pytest.skip(str(exc))

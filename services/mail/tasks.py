@@ -19,6 +19,10 @@ from macaron.tasks import task
 from .rendering import load_templates, pick, render
 
 RETRIES = 5
+#: A finished job's record (~7 KB in Redis) is kept this long, not the framework's day: a mail's
+#: state lives in the store (GET /v1/mails/{id}), and at 100 mails/s a day of records is ~60 GB of
+#: Redis (docs/scaling.md, capacity model). An hour still shows recent jobs to an operator.
+RESULT_TTL = 3600
 
 
 def _templates(service: Any) -> Any:
@@ -49,7 +53,8 @@ def _sent_before(mail: Any) -> str | None:
     return str(found.messages[0].msg_id).split(".", 1)[0] if found.messages else None
 
 
-@task(queue="default", retries=RETRIES, backoff=[2, 10, 30, 60, 120], timeout=60, idempotency_key="mail:{mail_id}")
+@task(queue="default", retries=RETRIES, backoff=[2, 10, 30, 60, 120], timeout=60, idempotency_key="mail:{mail_id}",
+      result_ttl=RESULT_TTL)
 def deliver(mail_id: str) -> str:
     """Send mail ``mail_id`` once; retry on outages, fail for good on permanent refusals."""
     ctx = tasks.current_context()

@@ -9,13 +9,13 @@ down or overloaded → 503 ``AUTH_UNAVAILABLE``, so callers never see a 502.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from macaron import ApiError, Conflict, FieldError, ServiceUnavailable, ValidationFailed, current_service
 from macaron.clients import UpstreamError, UpstreamInvalid, client
 
 T = TypeVar("T")
-PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
+PASSWORD_REALM: Final = "http://auth0.com/oauth/grant-type/password-realm"
 
 
 class AuthUnavailable(ServiceUnavailable):

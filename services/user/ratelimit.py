@@ -4,9 +4,10 @@ across worker processes and instances.
 
 ``rate_limits`` in ``service.yaml`` names, per operation, ``per_address`` and ``global`` limits
 as ``{limit: N, per: seconds}`` (a fixed window of ``per`` seconds; either may be left out).
-The address is :func:`macaron.client_address` (``REMOTE_ADDR``), never a header a client can
-set. Over a limit: 429 problem+json ``RATE_LIMITED`` with ``Retry-After`` (seconds to the end
-of the window).
+The address is :func:`macaron.client_address`: ``REMOTE_ADDR``, or behind the proxies the service
+trusts (``trusted_proxies``; the Beanstalk defaults trust the ALB) the client's own address from
+``X-Forwarded-For``, never an entry a client wrote itself. Over a limit: 429 problem+json
+``RATE_LIMITED`` with ``Retry-After`` (seconds to the end of the window).
 
 Redis is this service's task Redis (``redis_url`` in the config, else ``REDIS_URL``). The
 framework offers services no Redis connection of their own (``macaron.tasks`` keeps its
@@ -53,6 +54,8 @@ class Limiter:
 
     def _connection(self) -> Any:
         if self._conn is None:
+            if self.url is None:  # callers check first: no Redis configured means no limits
+                raise RuntimeError("no Redis is configured for rate limits")
             self._conn = redis.Redis.from_url(self.url, socket_connect_timeout=0.3, socket_timeout=0.5)
         return self._conn
 

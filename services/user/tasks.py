@@ -17,8 +17,12 @@ from macaron.tasks import task
 
 from . import identity
 
+#: Finished jobs' records (~7 KB each in Redis) for an hour, not a day: what these jobs did is in the
+#: store (the outbox) and at the mail service; a day of them at signup peaks is gigabytes of Redis.
+RESULT_TTL = 3600
 
-@task(queue="default", retries=8, backoff=[2, 10, 30, 60, 300, 900, 1800, 3600], timeout=30)
+
+@task(queue="default", retries=8, backoff=[2, 10, 30, 60, 300, 900, 1800, 3600], timeout=30, result_ttl=RESULT_TTL)
 def request_mail(to: str, template: str, data: dict[str, Any], idempotency_key: str) -> str | None:
     """Ask the mail service to send ``template`` to ``to``; the mail's id, or None when refused."""
     try:
@@ -37,7 +41,7 @@ def request_mail(to: str, template: str, data: dict[str, Any], idempotency_key: 
     return str(queued.id)
 
 
-@task(queue="default", retries=8, backoff=[2, 10, 30, 60, 300, 900, 1800, 3600], timeout=60)
+@task(queue="default", retries=8, backoff=[2, 10, 30, 60, 300, 900, 1800, 3600], timeout=60, result_ttl=RESULT_TTL)
 def deliver_outbox(entry_id: str) -> str:
     """Try outbox entry ``entry_id`` (``outbox.attempt``); raise while it is not delivered, so the
     worker retries it too (the web processes' drainers also do, under the same lease)."""
@@ -49,7 +53,7 @@ def deliver_outbox(entry_id: str) -> str:
     return outcome
 
 
-@task(queue="default", retries=5, backoff=[2, 10, 30, 60, 300], timeout=60)
+@task(queue="default", retries=5, backoff=[2, 10, 30, 60, 300], timeout=60, result_ttl=RESULT_TTL)
 def start_password_reset(email: str, stamp: str) -> bool:
     """The work of a password reset, done here rather than before the answer, so that the answer
     says nothing about the account (not even by its timing): the Auth0 reset (once per job) and

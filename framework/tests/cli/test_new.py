@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import types
@@ -132,6 +133,7 @@ class FakeSession:
     def __init__(self, *posargs: str) -> None:
         self.posargs = list(posargs)
         self.runs: list[tuple[str, ...]] = []
+        self.env: dict[str, str] = {}
 
     def install(self, *args: str) -> None:
         pass
@@ -145,8 +147,13 @@ class FakeSession:
 
 def test_the_nox_session_passes_its_arguments_to_macaron_new(monkeypatch: pytest.MonkeyPatch) -> None:
     """The noxfile itself, loaded with a stand-in for ``nox`` (not installed in the test session)."""
-    stand_in = types.SimpleNamespace(session=lambda fn: fn, options=types.SimpleNamespace(), Session=FakeSession)
+    def session(fn: Any = None, **options: Any) -> Any:  # @nox.session and nox.session(venv_backend=...)
+        return fn if fn is not None else (lambda f: f)
+
+    stand_in = types.SimpleNamespace(session=session, options=types.SimpleNamespace(), Session=FakeSession)
     monkeypatch.setitem(sys.modules, "nox", stand_in)
+    monkeypatch.setenv("MACARON_NOX_VENV", sys.prefix)  # the shared virtualenv: this one, nothing installed
+    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))  # the noxfile puts that venv first on it
     spec = importlib.util.spec_from_file_location("noxfile_under_test", ROOT / "noxfile.py")
     assert spec is not None and spec.loader is not None
     noxfile = importlib.util.module_from_spec(spec)

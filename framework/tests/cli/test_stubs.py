@@ -117,3 +117,23 @@ def test_add_new_writes_only_the_stubs_of_new_specs(tmp_path: Path) -> None:
     assert "def client(name: Literal['billing']" in (out / "__init__.pyi").read_text()
     assert write(root, out, check=True) == ["mail.pyi"]
     assert add_new(root, out) == []
+
+
+def test_operations_without_operation_id_get_their_derived_names_as_methods(tmp_path: Path) -> None:
+    spec = tmp_path / "plain.yaml"
+    spec.write_text(textwrap.dedent("""\
+        swagger: "2.0"
+        info: {title: plain, version: "1"}
+        paths:
+          /users/{id}/profile:
+            get:
+              parameters: [{name: id, in: path, required: true, type: integer}]
+              responses: {200: {description: ok, schema: {type: object}}}
+          /users.list:
+            get:
+              operationId: users.list
+              responses: {200: {description: ok}}
+        """))
+    text = module_text("plain", load_spec(spec), "plain.yaml")
+    assert "    def get_users_id_profile(self, *, id: int," in text
+    assert "users.list" not in text  # not a Python name: callable as client.call("users.list")

@@ -55,3 +55,42 @@ def test_pointer_escaping() -> None:
     validator = compiler.validator({"type": "object", "properties": {"a/b": {"type": "integer"}}})
     _, errors = validator({"a/b": "x"}, ["body"])
     assert errors[0].path == "/body/a~1b"
+
+
+READ_ONLY = {
+    "User": {
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": {
+            "id": {"type": "integer", "readOnly": True},
+            "name": {"type": "string"},
+            "team": {"$ref": "#/definitions/Team"},
+        },
+    },
+    "Team": {
+        "type": "object",
+        "required": ["slug"],
+        "properties": {"slug": {"type": "string", "readOnly": True}, "title": {"type": "string"}},
+    },
+}
+
+
+def test_in_the_request_direction_read_only_properties_are_neither_required_nor_accepted() -> None:
+    compiler = SchemaCompiler(READ_ONLY)
+    request = compiler.validator({"$ref": "#/definitions/User"}, direction="request")
+    assert request({"name": "ada", "team": {"title": "t"}}, ["body"]) == ({"name": "ada", "team": {"title": "t"}}, [])
+    _, errors = request({"id": 7, "name": "ada", "team": {"slug": "s"}}, ["body"])
+    assert [(e.path, e.message) for e in errors] == [
+        ("/body/id", "is read-only: the server sets it, a request must not send it"),
+        ("/body/team/slug", "is read-only: the server sets it, a request must not send it"),
+    ]
+    written = compiler.validator({"$ref": "#/definitions/User"})  # any other direction: as written
+    assert [e.path for e in written({"name": "ada"}, ["body"])[1]] == ["/body/id"]
+    assert written({"id": 7, "name": "ada"}, ["body"])[1] == []
+
+
+def test_a_spec_without_read_only_shares_validators_between_directions() -> None:
+    compiler = SchemaCompiler({"A": {"type": "object", "properties": {"a": {"type": "integer"}}}})
+    compiler.validator({"$ref": "#/definitions/A"})
+    compiler.validator({"$ref": "#/definitions/A"}, direction="request")
+    assert compiler.compilations == 1

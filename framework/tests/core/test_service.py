@@ -115,3 +115,37 @@ def test_health_reports_degraded_dependencies(tmp_path: Path) -> None:
     service.health_checks["redis"] = lambda: False
     service.health_checks["broken"] = lambda: 1 / 0
     assert service.health() == {"degraded": ["redis", "broken"]}
+
+
+UNNAMED = {
+    "swagger": "2.0",
+    "info": {"title": "t", "version": "1"},
+    "paths": {
+        "/users/{id}/profile": {
+            "get": {
+                "parameters": [{"name": "id", "in": "path", "required": True, "type": "integer"}],
+                "responses": {"200": {"description": "ok", "schema": {"type": "object"}}},
+            }
+        },
+        "/users.list": {"get": {"operationId": "users.list", "responses": {"200": {"description": "ok"}}}},
+    },
+}
+
+
+def test_an_operation_without_operation_id_binds_the_function_named_after_method_and_path(tmp_path: Path) -> None:
+    handlers = "def get_users_id_profile(id):\n    return {'id': id}\n\ndef users_list():\n    return None, 200\n"
+    service = Service.load(make_service(tmp_path, "unnamed", handlers, UNNAMED), environ={})
+    with serve_app(create_app(service)) as url:
+        assert Api(url).get("/users/7/profile").json() == {"id": 7}
+        assert Api(url).get("/users.list").status_code == 200  # operationId users.list → users_list()
+
+
+def test_a_missing_handler_without_operation_id_says_what_to_write(tmp_path: Path) -> None:
+    directory = make_service(tmp_path, "unbound", "def users_list():\n    pass\n", UNNAMED)
+    with pytest.raises(SpecError) as info:
+        Service.load(directory, environ={})
+    message = str(info.value)
+    assert "operation get_users_id_profile (GET /users/{id}/profile)" in message
+    assert "no operationId and no x-bind-server" in message
+    assert "define get_users_id_profile() in handlers.py" in message
+    assert "x-bind-server: module.function" in message

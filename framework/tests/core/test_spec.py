@@ -43,10 +43,54 @@ def test_invalid_parameter_type_is_named(tmp_path: Path) -> None:
     assert "paths//a/{id}/get/parameters/0" in message
 
 
-def test_missing_operation_id(tmp_path: Path) -> None:
-    doc = minimal({"/a": {"get": {"responses": {"200": {"description": "ok"}}}}})
-    with pytest.raises(SpecError, match=r"GET /a\): every operation needs an operationId"):
-        load_spec(spec_file(tmp_path, doc))
+def unnamed() -> dict:
+    return {"responses": {"200": {"description": "ok"}}}
+
+
+def test_an_operation_without_operation_id_gets_a_name_from_method_and_path(tmp_path: Path) -> None:
+    id_param = [{"name": "id", "in": "path", "required": True, "type": "string"}]
+    sid_param = [{"name": "AccountSid", "in": "path", "required": True, "type": "string"}]
+    doc = minimal({
+        "/users/{id}/profile": {"get": {**unnamed(), "parameters": id_param}},
+        "/Accounts/{AccountSid}/IncomingPhoneNumbers": {"post": {**unnamed(), "parameters": sid_param}},
+        "/user-groups": {"delete": unnamed()},
+        "/": {"get": unnamed()},
+        "/named": {"get": op("listNamed")},
+    })
+    spec = load_spec(spec_file(tmp_path, doc))
+    names = {(o.method, o.path): (o.operation_id, o.declared) for o in spec.operations}
+    assert names == {
+        ("get", "/users/{id}/profile"): ("get_users_id_profile", False),
+        ("post", "/Accounts/{AccountSid}/IncomingPhoneNumbers"): ("post_accounts_account_sid_incoming_phone_numbers",
+                                                                  False),
+        ("delete", "/user-groups"): ("delete_user_groups", False),
+        ("get", "/"): ("get_root", False),
+        ("get", "/named"): ("listNamed", True),
+    }
+    assert "operationId" not in spec.document["paths"]["/"]["get"]  # the document stays as written
+
+
+def test_derived_names_that_collide_are_told_apart_whatever_the_order_in_the_file(tmp_path: Path) -> None:
+    paths = {
+        "/a_b": {"get": unnamed()},
+        "/a/b": {"get": unnamed(), "put": unnamed()},
+        "/a-b": {"get": unnamed()},
+        "/a/b/2": {"get": unnamed()},  # derives get_a_b_2 itself: a suffix never takes it
+        "/x": {"get": op("get_y")},
+        "/y": {"get": unnamed()},  # its derived name is a written operationId
+    }
+    expected = {
+        ("get", "/a-b"): "get_a_b",
+        ("get", "/a/b"): "get_a_b_3",
+        ("get", "/a/b/2"): "get_a_b_2",
+        ("get", "/a_b"): "get_a_b_4",
+        ("put", "/a/b"): "put_a_b",
+        ("get", "/x"): "get_y",
+        ("get", "/y"): "get_y_2",
+    }
+    for order in (list(paths), list(reversed(paths))):
+        spec = load_spec(spec_file(tmp_path, minimal({k: paths[k] for k in order})))
+        assert {(o.method, o.path): o.operation_id for o in spec.operations} == expected
 
 
 def test_duplicate_operation_id(tmp_path: Path) -> None:
@@ -64,3 +108,105 @@ def test_undeclared_path_parameter(tmp_path: Path) -> None:
 def test_not_swagger_2(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"only Swagger 2\.0"):
         load_spec(spec_file(tmp_path, {"openapi": "3.0.0", "info": {}, "paths": {}}))
+
+
+def write(tmp_path: Path, text: str, name: str = "api.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+HEAD = 'swagger: "2.0"\ninfo: {title: t, version: "1"}\n'
+
+
+def test_integer_status_keys_load_as_strings(tmp_path: Path) -> None:
+    """``200:`` is an int to YAML; Swagger means the status "200" (and a header or a property
+    named by a number is that text too)."""
+    spec = load_spec(write(tmp_path, HEAD + """\
+paths:
+  /a:
+    get:
+      operationId: getA
+      responses:
+        200:
+          description: ok
+          schema: {$ref: '#/definitions/A'}
+          headers: {404: {type: string}}
+        default: {description: other}
+definitions:
+  A:
+    type: object
+    properties: {1: {type: string}, on: {type: boolean}, 1.5: {type: string}}
+"""))
+    (get_a,) = spec.operations
+    assert list(get_a.responses) == ["200", "default"]
+    assert list(get_a.responses["200"]["headers"]) == ["404"]
+    assert list(spec.definitions["A"]["properties"]) == ["1", "on", "1.5"]  # as written, not 1 / True / 1.5
+
+
+def test_dates_in_a_spec_stay_the_text_written(tmp_path: Path) -> None:
+    """JSON has no date: ``example: 2024-05-01`` is that string, so /api.json and fakes can serve it."""
+    spec = load_spec(write(tmp_path, HEAD + """\
+paths:
+  /a:
+    get:
+      operationId: getA
+      responses:
+        "200": {description: ok, schema: {type: string, format: date, example: 2024-05-01}}
+"""))
+    assert spec.operations[0].responses["200"]["schema"]["example"] == "2024-05-01"
+
+
+def test_a_key_that_is_not_a_plain_value_names_file_and_line(tmp_path: Path) -> None:
+    text = "paths:\n  /a:\n    get:\n      responses:\n        ? [200, 201]\n        : {description: ok}\n"
+    path = write(tmp_path, HEAD + text)
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(path) in str(info.value) and "line 7" in str(info.value) and "mapping key" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        "paths: {/a: {get: {responses: {200: 7}}}}",
+        "paths: {/a: {get: {responses: [ok]}}}",
+        "paths: {/a: {get: {parameters: x, responses: {200: {description: ok}}}}}",
+        "paths: {/a: {parameters: [{$ref: '#/parameters/nope'}], get: {responses: {200: {description: ok}}}}}",
+        "paths: {/a: [get]}",
+        "paths: {/a: {get: {responses: {200: {description: ok}}, security: {x: []}}}}",
+        "paths: {/a: {get: {responses: {200: {description: ok, headers: {1: 2}}}}}}",
+        "paths: {/a: {get: {parameters: [{name: q, in: [query], type: string}], responses: {200: {description: ok}}}}}",
+        "paths: {/a: {get: {parameters: [{name: q, in: query, type: {a: 1}}], responses: {200: {description: ok}}}}}",
+    ],
+)
+def test_every_loader_error_names_the_file_and_the_place(tmp_path: Path, paths: str) -> None:
+    path = write(tmp_path, HEAD + paths + "\n")
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    assert str(path) in str(info.value) and "paths" in str(info.value)
+
+
+@pytest.mark.parametrize("definitions", ["definitions: 7", "definitions: [A]"])
+def test_definitions_that_are_not_a_mapping_are_named(tmp_path: Path, definitions: str) -> None:
+    path = write(tmp_path, HEAD + "paths: {}\n" + definitions + "\n")
+    with pytest.raises(SpecError, match=r"at 'definitions'") as info:
+        load_spec(path)
+    assert str(path) in str(info.value)
+
+
+def path_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "type": "string"}
+
+
+def test_templates_inside_a_segment_are_path_parameters(tmp_path: Path) -> None:
+    doc = minimal({
+        "/users/{id}.json": {"get": op("a", parameters=[path_param("id")])},
+        "/apps/{sid}{ext}": {"get": op("b", parameters=[path_param("sid"), path_param("ext")])},
+    })
+    assert {o.path for o in load_spec(spec_file(tmp_path, doc)).operations} == {"/users/{id}.json", "/apps/{sid}{ext}"}
+
+
+def test_a_template_inside_a_segment_must_be_declared(tmp_path: Path) -> None:
+    doc = minimal({"/apps/{sid}{ext}": {"get": op("b", parameters=[path_param("sid")])}})
+    with pytest.raises(SpecError, match=r"\(GET /apps/\{sid\}\{ext\}\): path parameter \{ext\} is not declared"):
+        load_spec(spec_file(tmp_path, doc))

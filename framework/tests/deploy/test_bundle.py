@@ -113,3 +113,12 @@ def test_the_specs_of_called_services_and_included_globs_ship_too(repo: Path, tm
     (other / "api.yaml").write_text((other / "api.yaml").read_text() + "\n")
     with pytest.raises(DirtyTree, match=r"services/other/api\.yaml"):
         build(repo, tmp_path / "c")
+
+
+def test_another_services_or_the_frameworks_tests_uncommitted_files_do_not_block(repo: Path, tmp_path: Path) -> None:
+    other = repo / "services" / "other"
+    other.mkdir(parents=True)
+    (other / "handlers.py").write_text("def work():\n    return {}\n")  # another engineer's work in progress
+    (repo / "framework" / "tests").mkdir(parents=True, exist_ok=True)
+    (repo / "framework" / "tests" / "test_new.py").write_text("def test_x():\n    pass\n")
+    assert not build(repo, tmp_path).dirty

@@ -45,3 +45,16 @@ def test_an_existing_version_already_live_is_left_alone(repo: Path, aws, servers
     assert "[2/9] run the service's tests: skipped" in run.text and "already exists" in run.text
     assert f"{name} already serves hello-earlier on the live CNAME: nothing to deploy" in run.text
     assert ("s3", "PutObject") not in run.calls
+
+
+def test_a_dirty_tree_stops_before_the_service_tests_run(tmp_path: Path, aws) -> None:
+    dirty = support.make_repo(tmp_path)
+    (dirty / "services" / "hello" / "handlers.py").write_text("def hello():\n    return {'message': 'changed'}\n")
+    ran = tmp_path / "ran"
+    probe = tmp_path / "test_probe.py"
+    probe.write_text(f"def test_it():\n    open({str(ran)!r}, 'w').close()\n")
+    support.Beanstalk(aws).check()
+    run = Run(dirty, aws, {}, test_args=[str(probe)])
+    assert run() == 2
+    assert not ran.exists()  # refused first: no test run to wait for
+    assert "uncommitted changes in what would be deployed: services/hello/handlers.py" in run.text

@@ -56,3 +56,11 @@ def test_a_rollback_is_planned(repo: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert code == 0, text
     assert calls == [*support.CHECK, (EB, "DescribeEnvironments"), (EB, "SwapEnvironmentCNAMEs")]
     assert 'DestinationEnvironmentName: "hello-live-<previous>"' in text
+
+
+def test_the_plan_says_would_terminate_and_that_no_credentials_were_found(repo: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    code, text, _ = plan(repo, monkeypatch)
+    assert code == 0, text
+    assert "would terminate: hello-live-<previous>" in text and "terminated:" not in text
+    assert "no AWS credentials were found, so the plan assumes this account" in text

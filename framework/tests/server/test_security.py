@@ -383,9 +383,9 @@ def test_secured_operation_without_a_key_stops_start_up(tmp_path: Path) -> None:
 
 
 def test_schemes_macaron_cannot_enforce_stop_start_up(tmp_path: Path) -> None:
-    basic = {"basic": {"type": "basic"}}
-    service = Service.load(_service_dir(tmp_path / "a", [{"basic": []}], basic, {}), environ={})
-    with pytest.raises(SpecError, match="not a bearer JWT scheme"):
+    query_key = {"key": {"type": "apiKey", "in": "query", "name": "api_key"}}
+    service = Service.load(_service_dir(tmp_path / "a", [{"key": []}], query_key, {}), environ={})
+    with pytest.raises(SpecError, match="'key' is neither a bearer JWT scheme nor HTTP Basic"):
         create_app(service)
     service = Service.load(_service_dir(tmp_path / "b", [{"nope": []}], BEARER, {}), environ={})
     with pytest.raises(SpecError, match="'nope' is not declared"):

@@ -126,3 +126,22 @@ def test_racing_saves_of_one_item_keep_exactly_its_guard(service: Service, moto_
     guards = [pk for pk in rows(moto_url, service.store().table_name(User.__persist__)) if pk.startswith("unique#")]
     assert guards == [f"unique#email#{final}"]
     assert User.find_by("email", final).user_id == "u1"
+
+
+def test_dynamodb_failing_inside_is_503_not_500(moto_url: str) -> None:
+    """DynamoDB's InternalServerError (HTTP 500, after botocore's own retries) is the store being
+    unavailable, as a throttle is: a 503 a caller may retry, not an internal error of the service.
+    Found with several instances on one moto (docs/scaling.md)."""
+    from botocore.stub import Stubber
+
+    store = DynamoStore("s-", region="us-east-1", endpoint_url=moto_url)
+    spec = TableSpec(model="Thing", table="things", key="id", key_type="string")
+    store.put(spec, {"id": "a"})  # the table exists (and is known to the store)
+    with Stubber(store.client) as stub:
+        stub.add_client_error("get_item", service_error_code="InternalServerError", http_status_code=500)
+        with pytest.raises(StoreUnavailable, match="failed to answer"):
+            store.get(spec, "a")
+        stub.add_client_error("get_item", service_error_code="ValidationException", http_status_code=400)
+        with pytest.raises(StoreError) as info:
+            store.get(spec, "a")
+    assert not isinstance(info.value, StoreUnavailable)

@@ -20,7 +20,7 @@ def load(directory: Path, out: Path) -> Service:
 def test_tasks_are_discovered_with_names_relative_to_the_service(tmp_path: Path) -> None:
     service = load(FIXTURES / "jobs", tmp_path)
     runtime = attach(service)
-    assert sorted(runtime.tasks) == ["tasks.charge", "tasks.echo", "tasks.slow", "tasks.welcome"]
+    assert sorted(runtime.tasks) == ["tasks.charge", "tasks.echo", "tasks.slow", "tasks.store_ready", "tasks.welcome"]
     assert runtime.queue_names() == ["jobs.default", "jobs.crash", "jobs.slow"]
     assert runtime.queue_names(["slow"]) == ["jobs.slow"]
     assert runtime.lookup("tasks.echo") is runtime.tasks["tasks.echo"]

@@ -1,7 +1,8 @@
 """Rate limits on signup, login, reset and confirmation: per client address and for everyone,
 counted in a real Redis, so they hold across app instances; over a limit 429 problem+json
-``RATE_LIMITED`` with ``Retry-After``. The address is the connection's (``REMOTE_ADDR``), never
-``X-Forwarded-For``."""
+``RATE_LIMITED`` with ``Retry-After``. The address is the connection's (``REMOTE_ADDR``) unless
+the service trusts a proxy in front (``test_client_address.py``); an ``X-Forwarded-For`` from an
+untrusted peer is never read."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def test_over_the_per_address_limit_logins_get_429_with_retry_after(user_app: Us
     problem = problem_of(refused, 429, "RATE_LIMITED")
     assert 1 <= int(refused.headers["Retry-After"]) <= 61
     assert "from your address" in problem["detail"]
-    # a forged X-Forwarded-For changes nothing: the address is the connection's
+    # a forged X-Forwarded-For changes nothing: no proxy is trusted, the address is the connection's
     problem_of(login(attacker, **{"X-Forwarded-For": "198.51.100.77"}), 429, "RATE_LIMITED")
 
 

@@ -5,12 +5,16 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .._core.config import load_config
 from .._core.errors import ConfigError
+from .._core.lifeline import DIE_WITH_PARENT_ENV, bind_to_parent
+from .._core.logtext import FORMATS, LOG_FORMAT_ENV
+from .._core.observability import route_werkzeug
 from .._core.service import Service
 from .._local.dev import run_dev
 from .._local.devenv import dev_environ
@@ -32,21 +36,46 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=None, help="default: 'port' in service.yaml")
     p.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     p.add_argument("--threads", type=int, default=8, help="threads per worker")
+    p.add_argument("--keepalive", type=int, default=None,
+                   help="seconds an idle connection stays open (default 5); behind a load balancer, more than "
+                        "its idle timeout (ALB: 60 s; the Beanstalk image passes WEB_KEEPALIVE=75)")
     p.add_argument("--reload", action="store_true", help="dev server reloading on code and spec changes")
+    p.add_argument("--on-load-error", choices=("exit", "503"), default="exit",
+                   help="503: when the service does not load, answer every request 503 naming the error (dev)")
+    _log_format_arg(p)
+
+
+def _log_format_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log-format", choices=FORMATS, default=None,
+                   help="json (production, files), text (a person), auto: text at a terminal (default)")
+
+
+def _apply_log_format(a: argparse.Namespace) -> None:
+    if getattr(a, "log_format", None):
+        os.environ[LOG_FORMAT_ENV] = a.log_format
 
 
 def _serve(a: argparse.Namespace) -> int:
-    serve(a.directory, host=a.host, port=a.port, workers=a.workers, threads=a.threads, reload=a.reload)
+    _apply_log_format(a)
+    serve(a.directory, host=a.host, port=a.port, workers=a.workers, threads=a.threads, reload=a.reload,
+          on_load_error=a.on_load_error, keepalive=a.keepalive)
     return 0
 
 
 def _dev_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default=".", help="the monorepo root (holding services/)")
     p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--only", action="append", default=[], metavar="SERVICE",
+                   help="run only this service and what it needs (Redis, its worker, fakes, siblings it calls)")
+    p.add_argument("--no-reload", dest="reload", action="store_false",
+                   help="do not restart a service when its code or spec changes")
+    p.add_argument("--reset", action="store_true", help="first wipe the dev data: .data/ (stores, fakes) and Redis's")
+    _log_format_arg(p)
 
 
 def _dev(a: argparse.Namespace) -> int:
-    return run_dev(Path(a.root).resolve(), a.host)
+    return run_dev(Path(a.root).resolve(), a.host, only=[n for v in a.only for n in v.split(",") if n],
+                   reload=a.reload, log_format=a.log_format or "auto", reset=a.reset)
 
 
 def _check_args(p: argparse.ArgumentParser) -> None:
@@ -61,17 +90,34 @@ def _check(a: argparse.Namespace) -> int:
 
 def _token_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("directory", help="the service directory the token is for, e.g. services/user")
-    p.add_argument("--sub", required=True, help="the subject (user id) of the token")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--sub", help="the subject of the token: for the user service, a user's user_id")
+    who.add_argument("--email", help="the stored user with this email (a model whose x-persist has email unique)")
     p.add_argument("--ttl", type=int, default=None, help="lifetime in seconds (default: auth.ttl, 3600)")
     p.add_argument("--scope", action="append", default=[], help="a scope to grant; repeat for several")
     p.add_argument("--audience", default=None, help="default: the service's own audience")
 
 
+def _sub_of(directory: Path, email: str) -> str:
+    """The key of the stored model (a user) whose unique ``email`` field is ``email``."""
+    service = Service.load(directory)
+    for name, schema in service.spec.definitions.items():
+        persist = schema.get("x-persist") if isinstance(schema, dict) else None
+        if isinstance(persist, dict) and "email" in (persist.get("unique") or []):
+            found = getattr(service.models, name).find_by("email", email)
+            if found is not None:
+                return str(getattr(found, persist["key"]))
+            raise ConfigError(f"no {name} of {service.name} has the email {email!r} (sign up first, with nox -s dev "
+                              f"running; or pass --sub with the user's {persist['key']})")
+    raise ConfigError(f"{service.name} stores no model with a unique email; pass --sub")
+
+
 def _token(a: argparse.Namespace) -> int:
     authority = TokenAuthority.from_config(load_config(Path(a.directory)))
     scopes = [s for value in a.scope for s in value.split()]
+    sub = a.sub if a.sub is not None else _sub_of(Path(a.directory), a.email)
     try:
-        print(authority.issue(a.sub, ttl=a.ttl, scopes=scopes, audience=a.audience))
+        print(authority.issue(sub, ttl=a.ttl, scopes=scopes, audience=a.audience))
     except ValueError as exc:
         print(f"macaron token: error: {exc}", file=sys.stderr)
         return 2
@@ -88,13 +134,21 @@ def _worker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heartbeat-interval", type=int, default=10, help="seconds between job heartbeats (default 10)")
     p.add_argument("--abandon-grace", type=int, default=30,
                    help="seconds a job may miss heartbeats before it counts as abandoned (default 30)")
+    p.add_argument("--scheduler-lock-ttl", type=int, default=10,
+                   help="seconds the scheduler lock lives without a heartbeat; another host's worker takes it "
+                        "over within about 1.5 times this after its holder dies (default 10; rq's: 61)")
+    p.add_argument("--metrics-namespace", default=None,
+                   help="publish queue depth and oldest job age to CloudWatch under this namespace "
+                        "(default: MACARON_WORKER_METRICS_NAMESPACE; unset: not published)")
+    p.add_argument("--metrics-interval", type=float, default=60.0, help="seconds between publishes (default 60)")
 
 
 def _worker(a: argparse.Namespace) -> int:
     queues = [q.strip() for q in a.queues.split(",") if q.strip()] if a.queues else None
     return run_worker(a.directory, burst=a.burst, simple=a.simple, queues=queues,
                       maintenance_interval=a.maintenance_interval, heartbeat_interval=a.heartbeat_interval,
-                      abandon_grace=a.abandon_grace)
+                      abandon_grace=a.abandon_grace, scheduler_lock_ttl=a.scheduler_lock_ttl,
+                      metrics_namespace=a.metrics_namespace, metrics_interval=a.metrics_interval)
 
 
 def _fake_args(p: argparse.ArgumentParser) -> None:
@@ -103,9 +157,12 @@ def _fake_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=0, help="default: a free port (printed)")
     p.add_argument("--handlers", default=None, help="stateful handlers (default: <spec dir>/fakes/<spec name>.py)")
     p.add_argument("--stateless", action="store_true", help="answer with examples only, ignore stateful handlers")
+    _log_format_arg(p)
 
 
 def _fake(a: argparse.Namespace) -> int:
+    _apply_log_format(a)
+    route_werkzeug(f"fake-{Path(a.spec).stem}")
     serve_fake(a.spec, host=a.host, port=a.port, handlers=a.handlers, stateful=not a.stateless)
     return 0
 
@@ -206,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         add_args(p)
         p.set_defaults(run=run)
     args = parser.parse_args(argv)
+    if os.environ.pop(DIE_WITH_PARENT_ENV, "") == "1":  # set by the nox sessions: nox gone, we go too
+        bind_to_parent()
     try:
         return int(args.run(args))
     except ConfigError as exc:

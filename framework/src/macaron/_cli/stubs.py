@@ -173,6 +173,11 @@ def _signature(types: _Types, op: Operation) -> str:
     return ", ".join(["self", "*", *required, *optional, _OPTIONS])
 
 
+def _method_name(name: str) -> bool:
+    """Whether an operation's name can be a client method (``users.list`` is called with ``.call``)."""
+    return name.isidentifier() and not keyword.iskeyword(name) and name not in _CLIENT_MEMBERS
+
+
 def module_text(name: str, spec: Spec, source: str) -> str:
     """The ``.pyi`` text for the client ``name`` of ``spec``."""
     types = _Types(spec)
@@ -182,7 +187,7 @@ def module_text(name: str, spec: Spec, source: str) -> str:
         lines += ["", *_model(types, definition), ""]
     lines += ["", f"class {pascal}Models(Protocol):"]
     lines += [f"    {d}: type[{d}]" for d in types.models] or ["    pass"]
-    operations = [op for op in spec.operations if op.operation_id not in _CLIENT_MEMBERS]  # others: .call(...)
+    operations = [op for op in spec.operations if _method_name(op.operation_id)]  # others: .call(...)
     lines += ["", "", f"class {pascal}Responses(Protocol):"]
     for op in operations:
         lines.append(f"    def {op.operation_id}({_signature(types, op)}) -> ClientResponse[{_result(types, op)}]: ...")

@@ -3,9 +3,13 @@ variables and secrets.
 
 Precedence, lowest first: ``service.yaml`` < ``service.$MACARON_ENV.yaml`` <
 ``MACARON_<KEY>`` < ``MACARON_<SERVICE>_<KEY>`` (nested keys joined by ``__``).
-Only keys that exist in the files can be overridden, so an unrelated variable never
-changes a service by accident. Secrets are *named* in the config and read from the
-environment; their values live in :class:`Secret` objects whose ``repr`` hides them.
+``MACARON_<KEY>`` sets keys that exist in the files (an unrelated variable never changes a
+service by accident) and keys inside a mapping the files have (``MACARON_STORE__PATH`` under a
+``store:`` without ``path``). ``MACARON_<SERVICE>_<KEY>`` names this service, so one naming no
+key (nor a new key in one of its mappings, nor one of the framework's sections ``store``,
+``auth``, ``clients``) stops start-up naming the variable: a typo is never silently ignored.
+Secrets are *named* in the config and read from the environment; their values live in
+:class:`Secret` objects whose ``repr`` hides them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "max_body_bytes": 1_048_576,
     "log_level": "INFO",
     "reporter": None,
+    "trusted_proxies": None,  # proxies whose X-Forwarded-For is believed (_server/proxies.py); None: none
 }
 
 _IDENT = re.compile(r"[^A-Za-z0-9]+")
@@ -92,19 +97,70 @@ def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
-def _overlay_environ(data: dict[str, Any], service: str, environ: Mapping[str, str]) -> None:
+SECTIONS = ("store", "auth", "clients")  # read by the framework, so settable from the environment unwritten
+# MACARON_<...> variables of the framework itself, never a service's key (a service named "test" or "log")
+FRAMEWORK_VARS = ("ENV", "ROOT", "JWT_SECRET", "TEST_", "LOG_FORMAT", "LOG_COLOR", "DIE_WITH_PARENT", "FAKE_STATE_DIR",
+                  "NOX_VENV", "DATA_DIR", "JOBS_OUT_DIR", "VERSION_LABEL")
+
+
+def _value(raw: str) -> Any:
+    try:
+        return yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        return raw
+
+
+def _new_key(data: dict[str, Any], parts: list[str], specific: bool) -> tuple[str, ...] | None:
+    """The path a variable's ``parts`` name when it is a key the files lack but may be set: one
+    inside a mapping the files have, or (``specific``: the variable names its service) inside
+    one of the framework's :data:`SECTIONS`."""
+    path = tuple(p.lower() for p in parts)
+    if len(path) < 2 or not all(path):
+        return None
+    if specific and path[0] in SECTIONS:
+        return path
+    parent: Any = data
+    for key in path[:-1]:
+        parent = parent.get(key) if isinstance(parent, dict) else None
+    return path if isinstance(parent, dict) else None
+
+
+def _set_creating(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        if not isinstance(data.get(key), dict):
+            data[key] = {}
+        data = data[key]
+    data[path[-1]] = value
+
+
+def _overlay_environ(data: dict[str, Any], service: str, environ: Mapping[str, str],
+                     siblings: tuple[str, ...] = ()) -> None:
+    own = f"MACARON_{env_key(service)}_"
+    known: set[str] = set()
     for path in list(_leaves(data)):
         if path[0] == "secrets":
             continue
         joined = "__".join(env_key(p) for p in path)
-        for var in (f"MACARON_{joined}", f"MACARON_{env_key(service)}_{joined}"):
+        known |= {f"MACARON_{joined}", own + joined}
+        for var in (f"MACARON_{joined}", own + joined):
             if var in environ:
-                raw = environ[var]
-                try:
-                    value = yaml.safe_load(raw) if raw.strip() else ""
-                except yaml.YAMLError:
-                    value = raw
-                _set(data, path, value)
+                _set(data, path, _value(environ[var]))
+    for var in sorted(set(environ) - known):
+        if not var.startswith("MACARON_") or "secrets" in var.lower():
+            continue
+        specific = var.startswith(own)
+        rest = var.removeprefix(own) if specific else var.removeprefix("MACARON_")
+        if specific and (rest.startswith(FRAMEWORK_VARS) or any(var.startswith(f"MACARON_{s}_") for s in siblings)):
+            continue  # the framework's own variable, or a sibling's whose name starts with this one's
+        new = _new_key(data, rest.split("__"), specific)
+        if new is not None:
+            _set_creating(data, new, _value(environ[var]))
+        elif specific:
+            keys = ", ".join(sorted(str(k) for k in data if k != "secrets"))
+            raise ConfigError(
+                f"{var} names no key of service {service!r} ({rest.lower().replace('__', '.')}): its config has "
+                f"{keys}; nested keys are joined by '__' (MACARON_{env_key(service)}_STORE__PATH)"
+            )
 
 
 @dataclass(frozen=True)
@@ -197,7 +253,9 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
         raise ConfigError(f"{path}: service name {name!r} (the directory's name) must be lower case letters, "
                           f"digits, '_' or '-'; rename the directory")
     data["name"] = name
-    _overlay_environ(data, name, environ)
+    siblings = tuple(env_key(p.parent.name) for p in directory.parent.glob("*/service.yaml")
+                     if env_key(p.parent.name).startswith(env_key(name) + "_"))
+    _overlay_environ(data, name, environ, siblings)
     secrets = _read_secrets(name, path, data.pop("secrets", None), environ)
     try:
         int(data["port"])

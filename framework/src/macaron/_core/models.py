@@ -4,15 +4,16 @@ A model wraps a plain dict (its JSON form) and gives attribute access to the dec
 properties. Nested ``$ref`` properties and arrays of them become nested models, built on
 first use: a model made from JSON (a request body, a client's answer, a stored item) keeps
 that JSON as it came until it is touched, so echoing it back costs no walk either way;
-``allOf: [{$ref: Base}, ...]`` becomes a subclass of ``Base``. Classes are built at
-start-up with ``type()`` (no generated source), registered per service, and validated
-through the same compiled validators as requests.
+``allOf: [{$ref: Base}, ...]`` becomes a subclass of ``Base``, and JSON whose discriminator
+names a subtype (``{"petType": "Cat"}`` read as a ``Pet``) is built as that subtype. Classes
+are built at start-up with ``type()`` (no generated source), registered per service, and
+validated through the same compiled validators as requests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from . import plugins
 from .errors import ValidationFailed
@@ -23,6 +24,7 @@ class Model:
     """Base class of every spec model."""
 
     __model_name__: ClassVar[str] = "Model"
+    __discriminator__: ClassVar[str | None] = None  # the property naming the subtype (inherited)
     __nested__: ClassVar[dict[str, tuple[str, str]]] = {}
     __nullable__: ClassVar[frozenset[str]] = frozenset()
     __properties__: ClassVar[tuple[str, ...]] = ()
@@ -30,6 +32,17 @@ class Model:
     __validator__: ClassVar[Validator]
 
     __slots__ = ("_data", "_raw")  # _raw: _data is the JSON the model was built from, untouched
+
+    if TYPE_CHECKING:  # what macaron.store gives x-persist models (store/_binding.py), so services type-check
+        @classmethod
+        def get(cls, key: Any) -> Self | None: ...
+        @classmethod
+        def find_by(cls, field: str, value: Any) -> Self | None: ...
+        @classmethod
+        def find_all_by(cls, field: str, value: Any, *, limit: int | None = None) -> list[Self]: ...
+        def create(self) -> Self: ...
+        def save(self, *, expect: Mapping[str, Any] | None = None) -> Self: ...
+        def delete(self) -> bool: ...
 
     def __init__(self, **fields: Any) -> None:
         object.__setattr__(self, "_data", dict(fields))
@@ -190,6 +203,8 @@ class ModelRegistry:
             "__module__": "macaron.models",
             "__qualname__": name,
         }
+        if isinstance(schema.get("discriminator"), str):
+            namespace["__discriminator__"] = schema["discriminator"]
         if "x-persist" in schema:  # store methods, from macaron.store (see .plugins)
             bases = plugins.persistence().bind(name, self._definitions, bases, namespace)
         cls: type[Model] = type(name, tuple(bases) or (Model,), namespace)
@@ -213,7 +228,12 @@ class ModelRegistry:
         return self._classes.get(name)
 
     def build(self, cls: type[Model], data: Mapping[str, Any]) -> Model:
-        """A ``cls`` over (already valid) JSON data; nested models are built on first use."""
+        """A ``cls`` over (already valid) JSON data; nested models are built on first use. Where
+        ``cls``'s discriminator names one of its subtypes, an instance of that subtype."""
+        if (tag := cls.__discriminator__) is not None and isinstance(name := data.get(tag), str):
+            sub = self._classes.get(name)
+            if sub is not None and sub is not cls and issubclass(sub, cls):
+                cls = sub
         obj = cls.__new__(cls)
         object.__setattr__(obj, "_data", data if type(data) is dict else dict(data))
         object.__setattr__(obj, "_raw", True)

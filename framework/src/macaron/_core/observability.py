@@ -1,5 +1,8 @@
 """Observability: request ids, one JSON log line per request, Prometheus metrics.
 
+At a terminal (or with ``MACARON_LOG_FORMAT=text``) the lines are text for a person instead
+(:mod:`.logtext`); :func:`formatter_for` makes that choice for every logger of a process.
+
 Logs never carry the Authorization header, cookies, bodies or query strings, and the
 formatter masks every secret value of the service wherever it would appear.
 """
@@ -17,6 +20,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from .logtext import TextFormatter, WerkzeugLines, chosen_format, use_color
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}\Z")
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -166,11 +171,34 @@ def service_logger(name: str, secrets: Iterable[str], level: str = "INFO", strea
     """
     logger = ServiceLogger(f"macaron.service.{name}", level.upper())
     handler = _JsonLineHandler(stream) if stream is not None else _StderrHandler()
-    handler.setFormatter(JsonFormatter(name, secrets))
+    handler.setFormatter(formatter_for(name, secrets, stream))
     handler._macaron = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.propagate = False
     return logger
+
+
+def formatter_for(service: str, secrets: Iterable[str] = (), stream: Any = None) -> logging.Formatter:
+    """The formatter a process of ``service`` writes with (see the module's docstring)."""
+    if chosen_format(stream) == "text":
+        return TextFormatter(service, secrets, color=use_color(stream))
+    return JsonFormatter(service, secrets)
+
+
+def process_handler(service: str, stream: Any = None) -> logging.Handler:
+    """A handler for a process's third-party loggers (gunicorn, werkzeug, rq), in its format."""
+    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
+    handler.setFormatter(formatter_for(service, stream=stream))
+    handler.addFilter(WerkzeugLines())
+    return handler
+
+
+def route_werkzeug(service: str, stream: Any = None) -> None:
+    """werkzeug's request lines through :func:`process_handler` (werkzeug then adds no handler of its own)."""
+    logger = logging.getLogger("werkzeug")
+    logger.handlers[:] = [process_handler(service, stream)]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 class Metrics:

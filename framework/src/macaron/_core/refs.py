@@ -6,6 +6,11 @@ pulled into the root document: a referenced definition is imported under
 (a parameter, a response) is inlined. Local ``#/definitions/..`` refs stay refs, so
 self-referencing models resolve without recursion. The result is what ``/api.json``
 serves and what clients and Swagger UI read.
+
+Files are read as JSON would have them, which is what a Swagger document is: every mapping
+key is the text written (``200:`` is the status ``"200"``, not the int 200; a property
+``on:`` is ``"on"``, not True) and a date is its text (``example: 2024-05-01``). A key that
+is itself a list or a mapping is refused naming the file and the line.
 """
 
 from __future__ import annotations
@@ -19,6 +24,26 @@ import yaml
 from .errors import SpecError
 
 
+class _SpecLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with keys and dates as written (see the module's docstring)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self.flatten_mapping(node)  # merge keys (<<), as the safe loader does
+        mapping: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark,
+                    "a mapping key must be a plain value (a name or a number), not a list or a mapping",
+                    key_node.start_mark,
+                )
+            mapping[key_node.value] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+_SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", _SpecLoader.construct_yaml_str)
+
+
 def read_yaml_document(path: Path) -> Any:
     """Parse a YAML or JSON file, naming the file in any error."""
     try:
@@ -26,7 +51,7 @@ def read_yaml_document(path: Path) -> Any:
     except OSError as exc:
         raise SpecError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SpecLoader)  # _SpecLoader is a SafeLoader
     except yaml.YAMLError as exc:
         raise SpecError(f"{path}: not valid YAML: {exc}") from None
 
@@ -57,6 +82,8 @@ class RefResolver:
         if not isinstance(self.root, dict):
             raise SpecError(f"{root_path}: a spec must be a YAML mapping")
         self.definitions: dict[str, Any] = self.root.setdefault("definitions", {}) or {}
+        if not isinstance(self.definitions, dict):
+            raise SpecError(f"{root_path}: at 'definitions': must be a mapping of names to schemas")
         self.root["definitions"] = self.definitions
         self.imported: dict[tuple[Path, str], str] = {}
         self.inlining: list[tuple[Path, str]] = []

@@ -5,6 +5,12 @@ and reused for every request: a valid document costs one call of generated code.
 fastjsonschema stops at the first error, so when a document fails, :meth:`Validator.errors`
 walks the schema next to the document and reports *every* bad field with its path,
 compiling the small per-field validators it needs on first use and caching them.
+
+A validator has a direction. :data:`REQUEST` (what a client sends: request bodies) reads
+``readOnly: true`` as Swagger 2.0 means it: the property is set by the server, so it is not
+required and must not be sent (sending it is an error naming the field). Any other direction
+takes the schema as written (responses, models, stored items hold their readOnly properties).
+Definitions are converted once per direction; a spec without readOnly shares one set.
 """
 
 from __future__ import annotations
@@ -16,8 +22,20 @@ from typing import Any
 
 import fastjsonschema
 
+from .discriminator import with_dispatch
 from .errors import FieldError
+from .leancode import compile_lean, lean_code
 
+__all__ = ["READ_ONLY_SENT", "REQUEST", "RESPONSE", "SchemaCompiler", "Validator", "lean_code", "to_json_schema"]
+
+#: The direction of a validator for what a client sends (``readOnly`` applies). Validators of
+#: any other direction (None, ``"response"``) take schemas as written: a response, a model, a
+#: stored item must hold their readOnly properties.
+REQUEST = "request"
+RESPONSE = "response"
+#: What a readOnly property becomes in the request direction: nothing may be sent for it.
+READ_ONLY_SENT: dict[str, Any] = {"not": {}, "readOnly": True}
+_READ_ONLY_MESSAGE = "is read-only: the server sets it, a request must not send it"
 _SWAGGER_ONLY = {"discriminator", "readOnly", "xml", "externalDocs", "example", "collectionFormat", "x-nullable"}
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
@@ -38,24 +56,15 @@ _TYPE_WORDS = {
     "array": "an array",
     "null": "null",
 }
-# fastjsonschema names every nested value for its error messages even when the document is
-# valid: each $ref call builds ``(name_prefix or "data") + ".parts[{i}]".format(**locals())``,
-# about 1 µs per array item. Validators that only answer valid/invalid pass the prefix through.
-_REF_CALL_NAME = re.compile(
-    r', custom_formats, \(name_prefix or "data"\) \+ "(?:[^"\\]|\\.)*"(?:\.format\(\*\*locals\(\)\))?\)$', re.M
-)
-_ROOT_FUNCTION = re.compile(r"^def (\w+)\(data, custom_formats=", re.M)
-# Per object it also copies the keys into a set, to strike off each declared property; only
-# additionalProperties reads that set afterwards. Where nothing does, membership is asked of
-# the dict itself. And each required list becomes a set per call: hoisted into a constant.
-_KEY_SET = re.compile(r"^[ ]*(\w+)_keys = set\(\1\.keys\(\)\)\n", re.M)
-_REQUIRED = re.compile(r"""set\((\[(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|, )*\])\) - (\w+)\.keys\(\)""")
+def _read_only(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("readOnly") is True
 
 
-def to_json_schema(node: Any) -> Any:
-    """Convert one Swagger schema object (recursively) to JSON Schema draft 4."""
+def to_json_schema(node: Any, direction: str | None = None) -> Any:
+    """Convert one Swagger schema object (recursively) to JSON Schema draft 4, for ``direction``
+    (:data:`REQUEST`: readOnly properties neither required nor accepted; else as written)."""
     if isinstance(node, list):
-        return [to_json_schema(n) for n in node]
+        return [to_json_schema(n, direction) for n in node]
     if not isinstance(node, dict):
         return node
     nullable = node.get("x-nullable") is True
@@ -67,9 +76,18 @@ def to_json_schema(node: Any) -> Any:
         if key in _SWAGGER_ONLY or key.startswith("x-"):
             continue
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: to_json_schema(sub) for name, sub in value.items()}
+            request = direction == REQUEST
+            out[key] = {
+                name: dict(READ_ONLY_SENT) if request and _read_only(sub) else to_json_schema(sub, direction)
+                for name, sub in value.items()
+            }
+        elif key == "required" and direction == REQUEST and isinstance(value, list):
+            props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+            kept = [name for name in value if not _read_only(props.get(name))]
+            if kept:
+                out[key] = kept
         elif key in ("items", "additionalProperties", "allOf", "not", "anyOf", "oneOf"):
-            out[key] = to_json_schema(value)
+            out[key] = to_json_schema(value, direction)
         elif key == "type" and value == "file":
             continue
         else:
@@ -109,40 +127,56 @@ class SchemaCompiler:
     """
 
     def __init__(self, definitions: dict[str, Any]) -> None:
-        self.definitions = {name: to_json_schema(schema) for name, schema in definitions.items()}
-        self._cache: dict[tuple[str, bool], Callable[[Any], Any]] = {}
+        converted = {name: to_json_schema(schema) for name, schema in definitions.items()}
+        self.definitions = with_dispatch(definitions, converted)  # discriminators: see .discriminator
+        request = {name: to_json_schema(schema, REQUEST) for name, schema in definitions.items()}
+        request = with_dispatch(definitions, request)
+        #: the definitions as a request sees them; the same object when no definition has a readOnly
+        self.request_definitions = self.definitions if request == self.definitions else request
+        self._cache: dict[tuple[str, bool, bool, bool], Callable[[Any], Any]] = {}
         self.compilations = 0
 
+    def _definitions(self, direction: str | None) -> dict[str, Any]:
+        return self.request_definitions if direction == REQUEST else self.definitions
+
     def compile(
-        self, schema: dict[str, Any], *, fill_defaults: bool = False, lean: bool = False
+        self, schema: dict[str, Any], *, fill_defaults: bool = False, lean: bool = False, direction: str | None = None
     ) -> Callable[[Any], Any]:
-        """A compiled validator for an already converted (JSON Schema) ``schema``.
+        """A compiled validator for an already converted (JSON Schema) ``schema``; its refs lead to
+        the definitions of ``direction``.
 
         ``lean`` validators accept and reject exactly the same documents, but the
         exceptions they raise do not name the bad field (see :meth:`Validator.errors`).
         """
-        key = (json.dumps(schema, sort_keys=True, default=str), fill_defaults, lean)
+        definitions = self._definitions(direction)
+        text = json.dumps(schema, sort_keys=True, default=str)
+        key = (text, fill_defaults, lean, definitions is self.definitions)
         fn = self._cache.get(key)
         if fn is None:
             document = dict(schema)
-            if "$ref" in json.dumps(schema):
-                document["definitions"] = self.definitions
+            if "$ref" in text:
+                document["definitions"] = definitions
             if lean:
-                fn = _compile_lean(document, fill_defaults)
+                fn = compile_lean(document, fill_defaults)
             else:
                 fn = fastjsonschema.compile(document, use_default=fill_defaults, use_formats=True)
             self._cache[key] = fn
             self.compilations += 1
         return fn
 
-    def validator(self, swagger_schema: dict[str, Any], *, fill_defaults: bool = False) -> Validator:
-        """A :class:`Validator` for a Swagger schema object."""
-        return Validator(self, to_json_schema(swagger_schema), fill_defaults=fill_defaults)
+    def validator(
+        self, swagger_schema: dict[str, Any], *, fill_defaults: bool = False, direction: str | None = None
+    ) -> Validator:
+        """A :class:`Validator` for a Swagger schema object, for ``direction`` (:data:`REQUEST`
+        for what clients send; None or :data:`RESPONSE` for what the service sends or keeps)."""
+        schema = to_json_schema(swagger_schema, direction)
+        return Validator(self, schema, fill_defaults=fill_defaults, direction=direction)
 
-    def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, schema: dict[str, Any], direction: str | None = None) -> dict[str, Any]:
+        definitions = self._definitions(direction)
         seen = 0
         while "$ref" in schema and seen < 64:
-            schema = self.definitions.get(schema["$ref"].rsplit("/", 1)[-1], {})
+            schema = definitions.get(schema["$ref"].rsplit("/", 1)[-1], {})
             seen += 1
         return schema
 
@@ -150,12 +184,15 @@ class SchemaCompiler:
 class Validator:
     """Validate documents against one schema: fast when valid, thorough when not."""
 
-    __slots__ = ("_compiler", "_fn", "schema")
+    __slots__ = ("_compiler", "_fn", "direction", "schema")
 
-    def __init__(self, compiler: SchemaCompiler, schema: dict[str, Any], *, fill_defaults: bool) -> None:
+    def __init__(
+        self, compiler: SchemaCompiler, schema: dict[str, Any], *, fill_defaults: bool, direction: str | None = None
+    ) -> None:
         self._compiler = compiler
         self.schema = schema
-        self._fn = compiler.compile(schema, fill_defaults=fill_defaults, lean=True)
+        self.direction = direction
+        self._fn = compiler.compile(schema, fill_defaults=fill_defaults, lean=True, direction=direction)
 
     def __call__(self, value: Any, path: list[str]) -> tuple[Any, list[FieldError]]:
         """Return ``(value, errors)``; ``value`` may gain defaults from the schema."""
@@ -178,7 +215,7 @@ class Validator:
         """Every error in ``value``, one per bad field, each with its path."""
         out: list[FieldError] = []
         try:
-            _collect(self._compiler, self.schema, value, list(path), out, 0)
+            _collect(self._compiler, self.schema, value, list(path), out, 0, self.direction)
         except RecursionError:
             out.append(FieldError(_pointer(path) or "/", "is nested too deeply"))
         seen: set[tuple[str, str]] = set()
@@ -188,51 +225,6 @@ class Validator:
                 seen.add((err.path, err.message))
                 unique.append(err)
         return unique
-
-
-def _compile_lean(document: dict[str, Any], fill_defaults: bool) -> Callable[[Any], Any]:
-    """fastjsonschema's code for ``document``, rewritten by :func:`lean_code`."""
-    code = fastjsonschema.compile_to_code(document, use_default=fill_defaults, use_formats=True)
-    root = _ROOT_FUNCTION.search(code)
-    if root is None:  # an unexpected layout: the stock validator is as correct, only slower
-        return fastjsonschema.compile(document, use_default=fill_defaults, use_formats=True)  # type: ignore[no-any-return]
-    try:
-        program = compile(lean_code(code), "<macaron validator>", "exec")
-    except SyntaxError:  # a generator that writes other code than the rewrites expect
-        return fastjsonschema.compile(document, use_default=fill_defaults, use_formats=True)  # type: ignore[no-any-return]
-    namespace: dict[str, Any] = {}
-    exec(program, namespace)
-    return namespace[root.group(1)]  # type: ignore[no-any-return]
-
-
-def lean_code(code: str) -> str:
-    """fastjsonschema's generated ``code`` minus the work a valid document does not need.
-
-    Each rewrite matches the exact lines the generator emits and leaves anything else alone:
-    $ref calls pass the name prefix through; key sets that only strike off declared
-    properties become ``pass`` (membership is asked of the dict); required lists are constants.
-    """
-    code = _REF_CALL_NAME.sub(", custom_formats, name_prefix)", code)
-    for name in {match.group(1) for match in _KEY_SET.finditer(code)}:
-        uses = len(re.findall(rf"\b{name}_keys\b", code))
-        assignments = len(re.findall(rf"^[ ]*{name}_keys = set\({name}\.keys\(\)\)$", code, re.M))
-        tests = len(re.findall(rf'^[ ]*if "(?:[^"\\]|\\.)*" in {name}_keys:$', code, re.M))
-        removes = len(re.findall(rf'^[ ]*{name}_keys\.remove\("(?:[^"\\]|\\.)*"\)$', code, re.M))
-        if uses == assignments + tests + removes:  # nothing else reads the set: drop it
-            code = re.sub(rf"^([ ]*){name}_keys = set\({name}\.keys\(\)\)$", r"\1pass", code, flags=re.M)
-            code = re.sub(rf'^([ ]*){name}_keys\.remove\("(?:[^"\\]|\\.)*"\)$', r"\1pass", code, flags=re.M)
-            code = re.sub(rf'^([ ]*if "(?:[^"\\]|\\.)*" in {name})_keys:$', r"\1:", code, flags=re.M)
-    constants: list[str] = []
-
-    def hoist(match: re.Match[str]) -> str:
-        constants.append(f"_REQUIRED_{len(constants)} = frozenset({match.group(1)})")
-        return f"_REQUIRED_{len(constants) - 1} - {match.group(2)}.keys()"
-
-    code = _REQUIRED.sub(hoist, code)
-    if constants:
-        first = code.index("\ndef ")
-        code = code[:first] + "\n" + "\n".join(constants) + "\n" + code[first:]
-    return code
 
 
 def _type_ok(schema: dict[str, Any], value: Any) -> bool:
@@ -250,23 +242,30 @@ def _type_message(schema: dict[str, Any]) -> str:
 
 
 def _collect(
-    compiler: SchemaCompiler, schema: dict[str, Any], value: Any, path: list[str], out: list[FieldError], depth: int
+    compiler: SchemaCompiler, schema: dict[str, Any], value: Any, path: list[str], out: list[FieldError], depth: int,
+    direction: str | None = None,
 ) -> None:
-    schema = compiler.resolve(schema)
+    schema = compiler.resolve(schema, direction)
+    if schema.get("readOnly") is True and "not" in schema:  # READ_ONLY_SENT: sent in a request
+        out.append(FieldError(_pointer(path), _READ_ONLY_MESSAGE))
+        return
     if depth > 200:
         out.append(FieldError(_pointer(path), "is nested too deeply"))
         return
     any_of = schema.get("anyOf")
-    if any_of and any(compiler.resolve(s).get("type") == "null" for s in any_of):
+    if any_of and any(compiler.resolve(s, direction).get("type") == "null" for s in any_of):
         if value is None:
             return
-        rest = [s for s in any_of if compiler.resolve(s).get("type") != "null"]
+        rest = [s for s in any_of if compiler.resolve(s, direction).get("type") != "null"]
         if len(rest) == 1:
-            _collect(compiler, rest[0], value, path, out, depth + 1)
+            _collect(compiler, rest[0], value, path, out, depth + 1, direction)
             return
+    family = schema.get("x-discriminator")
+    if family and isinstance(value, dict) and _dispatch(compiler, family, value, path, out, depth):
+        return
     before = len(out)
     for part in schema.get("allOf", []):
-        _collect(compiler, part, value, path, out, depth + 1)
+        _collect(compiler, part, value, path, out, depth + 1, direction)
     if len(out) > before:
         return
     if not _type_ok(schema, value):
@@ -279,7 +278,7 @@ def _collect(
         props = schema.get("properties", {})
         for name, sub in props.items():
             if name in value:
-                _collect(compiler, sub, value[name], [*path, name], out, depth + 1)
+                _collect(compiler, sub, value[name], [*path, name], out, depth + 1, direction)
         extra = schema.get("additionalProperties", True)
         patterns = schema.get("patternProperties", {})
         for name in value:
@@ -288,14 +287,25 @@ def _collect(
             if extra is False:
                 out.append(FieldError(_pointer([*path, name]), "is not a known field"))
             elif isinstance(extra, dict):
-                _collect(compiler, extra, value[name], [*path, name], out, depth + 1)
+                _collect(compiler, extra, value[name], [*path, name], out, depth + 1, direction)
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         for index, item in enumerate(value):
-            _collect(compiler, schema["items"], item, [*path, str(index)], out, depth + 1)
+            _collect(compiler, schema["items"], item, [*path, str(index)], out, depth + 1, direction)
     if len(out) > before:
         return
     try:
-        compiler.compile(schema)(value)
+        compiler.compile(schema, direction=direction)(value)
     except fastjsonschema.JsonSchemaValueException as exc:
         sub = [str(p) for p in (exc.path or [])[1:]]
         out.append(FieldError(_pointer([*path, *sub]), _clean_message(exc)))
+
+
+def _dispatch(compiler: SchemaCompiler, family: dict[str, Any], value: dict[str, Any], path: list[str],
+              out: list[FieldError], depth: int) -> bool:
+    """The errors of an object against the subtype its discriminator names (True when it broke it)."""
+    tag, before = value.get(family["property"]), len(out)
+    if tag in family["outsiders"]:
+        out.append(FieldError(_pointer([*path, family["property"]]), f"names {tag}, which is not a {family['name']}"))
+    elif isinstance(tag, str) and tag in family["subtypes"]:
+        _collect(compiler, {"$ref": family["subtypes"][tag]}, value, path, out, depth + 1)
+    return len(out) > before

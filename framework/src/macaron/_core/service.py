@@ -25,7 +25,7 @@ from .errors import SpecError
 from .models import ModelRegistry
 from .observability import ServiceLogger, service_logger
 from .schema import SchemaCompiler
-from .spec import Operation, Spec, load_spec
+from .spec import Operation, Spec, load_spec, python_name
 
 Reporter = Callable[[dict[str, Any], BaseException], None]
 _ROOT_PACKAGE = "macaron_services"
@@ -127,9 +127,21 @@ class Service:
             raise SpecError(f"{where}: module {module_name!r} has no function {attr!r}") from None
 
     def _bind(self, op: Operation) -> BoundOperation:
+        """The handler of ``op``: ``x-bind-server``, else ``handlers.<name>`` (its operationId, or the
+        name derived from its method and path, as a Python name: ``users.list`` → ``users_list``)."""
         where = f"{self.spec.path}: operation {op.label}"
-        target = op.spec.get("x-bind-server") or f"handlers.{op.operation_id}"
-        handler = self.resolve(target, where=where)
+        target = op.spec.get("x-bind-server") or f"handlers.{python_name(op.operation_id)}"
+        try:
+            handler = self.resolve(target, where=where)
+        except SpecError as exc:
+            if op.declared or op.spec.get("x-bind-server"):
+                raise
+            raise SpecError(
+                f"{exc}. The operation has no operationId and no x-bind-server, so its handler is "
+                f"{target}, named after its method and path: define {target.partition('.')[2]}() in "
+                "handlers.py, or name the handler with 'operationId: <function>' or "
+                "'x-bind-server: module.function'"
+            ) from None
         if not callable(handler):
             raise SpecError(f"{where}: {target!r} is not callable")
         return BoundOperation(operation=op, handler=handler, target=target)

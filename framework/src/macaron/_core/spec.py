@@ -1,6 +1,7 @@
 """Spec loading: read a Swagger 2.0 YAML file, resolve ``$ref`` across files
-(:mod:`._refs`), validate it against the Swagger 2.0 schema, and index the operations.
-Every error names the file, the operation and what is wrong.
+(:mod:`.refs`), validate it against the Swagger 2.0 schema, and index the operations
+(:mod:`.operations`: merged parameters, names written or derived). Every error names the
+file, the place (the operation, or the JSON pointer into the document) and what is wrong.
 """
 
 from __future__ import annotations
@@ -17,30 +18,12 @@ from typing import Any
 import fastjsonschema
 
 from .errors import SpecError
-from .refs import RefResolver, pointer_get
+from .operations import HTTP_METHODS, Operation, index_operations
+from .refs import RefResolver
 
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+__all__ = ["HTTP_METHODS", "Operation", "Spec", "load_spec", "python_name"]
 PARAM_TYPES = {"string", "number", "integer", "boolean", "array", "file"}
 PARAM_LOCATIONS = {"query", "header", "path", "formData", "body"}
-
-
-@dataclass
-class Operation:
-    """One operation of the spec, with path-level parameters merged and refs inlined."""
-
-    operation_id: str
-    method: str
-    path: str
-    spec: dict[str, Any]
-    parameters: list[dict[str, Any]]
-    responses: dict[str, dict[str, Any]]
-    consumes: list[str]
-    produces: list[str]
-    security: list[dict[str, list[str]]] | None
-
-    @property
-    def label(self) -> str:
-        return f"{self.operation_id} ({self.method.upper()} {self.path})"
 
 
 @dataclass
@@ -95,9 +78,9 @@ def _explain(node: Any) -> str | None:
                 + (f"; unexpected: {unknown}" if unknown else "")
             )
     if isinstance(node, dict) and "in" in node and "name" in node:
-        if node["in"] not in PARAM_LOCATIONS:
+        if not isinstance(node["in"], str) or node["in"] not in PARAM_LOCATIONS:
             return f"parameter {node['name']!r}: 'in' must be one of {sorted(PARAM_LOCATIONS)}"
-        if node["in"] != "body" and node.get("type") not in PARAM_TYPES:
+        if node["in"] != "body" and (not isinstance(node.get("type"), str) or node["type"] not in PARAM_TYPES):
             return f"parameter {node['name']!r}: 'type' must be one of {sorted(PARAM_TYPES)}, got {node.get('type')!r}"
         if node["in"] == "body" and "schema" not in node:
             return f"parameter {node['name']!r}: a body parameter needs a 'schema'"
@@ -105,69 +88,6 @@ def _explain(node: Any) -> str | None:
             return f"parameter {node['name']!r}: path parameters must say 'required: true'"
         return f"parameter {node['name']!r} is not a valid Swagger 2.0 parameter"
     return None
-
-
-def _merge_parameters(path_level: list[dict[str, Any]], op_level: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    merged = {(p.get("name"), p.get("in")): p for p in path_level}
-    merged.update({(p.get("name"), p.get("in")): p for p in op_level})
-    return list(merged.values())
-
-
-def _deref(document: dict[str, Any], node: Any, where: str) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-        ref = node["$ref"]
-        if ref.startswith("#/definitions/"):
-            return node
-        node = pointer_get(document, ref[1:], where)
-    return node
-
-
-def _index_operations(path: Path, doc: dict[str, Any]) -> list[Operation]:
-    operations: list[Operation] = []
-    seen: dict[str, str] = {}
-    for route, item in (doc.get("paths") or {}).items():
-        path_params = [_deref(doc, p, f"{path}: {route}") for p in item.get("parameters", [])]
-        for method in HTTP_METHODS:
-            op = item.get(method)
-            if op is None:
-                continue
-            op_id = op.get("operationId") or ""
-            label = f"{path}: operation {op_id or '(no operationId)'} ({method.upper()} {route})"
-            if not op_id:
-                raise SpecError(f"{label}: every operation needs an operationId")
-            if op_id in seen:
-                raise SpecError(f"{label}: operationId {op_id!r} is also used by {seen[op_id]}")
-            seen[op_id] = f"{method.upper()} {route}"
-            params = _merge_parameters(path_params, [_deref(doc, p, label) for p in op.get("parameters", [])])
-            _check_parameters(label, route, params)
-            responses = {str(k): _deref(doc, v, label) for k, v in (op.get("responses") or {}).items()}
-            operations.append(
-                Operation(
-                    operation_id=op_id,
-                    method=method,
-                    path=route,
-                    spec=op,
-                    parameters=params,
-                    responses=responses,
-                    consumes=list(op.get("consumes") or doc.get("consumes") or ["application/json"]),
-                    produces=list(op.get("produces") or doc.get("produces") or ["application/json"]),
-                    security=op.get("security", doc.get("security")),
-                )
-            )
-    return operations
-
-
-def _check_parameters(label: str, route: str, params: list[dict[str, Any]]) -> None:
-    names_in_path = {seg[1:-1] for seg in route.split("/") if seg.startswith("{") and seg.endswith("}")}
-    declared = {p["name"] for p in params if p.get("in") == "path"}
-    for missing in sorted(names_in_path - declared):
-        raise SpecError(f"{label}: path parameter {{{missing}}} is not declared in 'parameters'")
-    for extra in sorted(declared - names_in_path):
-        raise SpecError(f"{label}: parameter {extra!r} is 'in: path' but {route} has no {{{extra}}}")
-    if sum(1 for p in params if p.get("in") == "body") > 1:
-        raise SpecError(f"{label}: an operation can have at most one body parameter")
-    if any(p.get("in") == "body" for p in params) and any(p.get("in") == "formData" for p in params):
-        raise SpecError(f"{label}: body and formData parameters cannot be mixed")
 
 
 def _check_definition_refs(path: Path, doc: dict[str, Any]) -> None:
@@ -200,7 +120,7 @@ def load_spec(path: Path) -> Spec:
     if error:
         raise SpecError(error)
     _check_definition_refs(path, document)
-    operations = _index_operations(path, document)
+    operations = index_operations(path, document)
     return Spec(path=path, document=document, files=sorted(resolver.docs), operations=operations)
 
 

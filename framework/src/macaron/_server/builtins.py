@@ -4,7 +4,8 @@ and the served spec, which lists them next to the service's own paths.
 
 The served spec also declares the error responses the framework itself produces
 (400 for bad input, 413/415 for bodies, 500) with the ``Problem`` schema, so what a
-client reads in ``/api.json`` is what it can receive.
+client reads in ``/api.json`` is what it can receive; an operation declaring ``default`` is left
+as written (its errors are answered as ``default`` declares, see :mod:`.responses`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def served_spec(service: Service, extra_paths: dict[str, Any] | None = None) -> 
                 continue
             params = [*item.get("parameters", []), *op.get("parameters", [])]
             responses = op["responses"]
+            if "default" in responses:
+                continue  # the spec's default covers every other status, the framework's errors too
             if params:
                 responses.setdefault("400", {"description": "The request breaks the spec.", "schema": problem})
             if any(p.get("in") in ("body", "formData") for p in params if isinstance(p, dict)):
@@ -110,9 +113,25 @@ def served_spec(service: Service, extra_paths: dict[str, Any] | None = None) -> 
     annotate_spec(service, doc)  # 401/403 on secured operations, /auth/version, /.well-known/jwks.json
     _declare_problem_media_type(doc)
     tags = doc.setdefault("tags", [])
+    _own_tags_first(doc, service.name, tags)
     if not any(t.get("name") == "built-in" for t in tags):
         tags.append({"name": "built-in", "description": "Endpoints every macaron service serves."})
     return doc
+
+
+def _own_tags_first(doc: dict[str, Any], name: str, tags: list[dict[str, Any]]) -> None:
+    """Swagger UI shows declared tags first, in order: declare the service's own (an untagged
+    operation gets the service's name) before ``built-in``, so ``/docs`` opens on the service."""
+    declared = {t.get("name") for t in tags}
+    for item in (doc.get("paths") or {}).values():
+        for method, op in item.items():
+            if method == "parameters" or not isinstance(op, dict) or "built-in" in (op.get("tags") or []):
+                continue
+            op.setdefault("tags", [name])
+            for tag in op["tags"]:
+                if tag not in declared:
+                    declared.add(tag)
+                    tags.append({"name": tag})
 
 
 def _declare_problem_media_type(doc: dict[str, Any]) -> None:

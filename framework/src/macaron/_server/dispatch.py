@@ -28,9 +28,10 @@ import inspect
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, current_app, g, has_app_context, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.utils import get_content_type
@@ -39,6 +40,8 @@ from .._core import errors
 from .._core.errors import PROBLEM_JSON, ApiError, problem_body
 from .._core.observability import REQUEST_ID_ENVIRON, REQUEST_ID_HEADER, Metrics, ServiceLogger, request_id_from
 from .body import MacaronRequest, body_error
+from .devcause import explained
+from .routing import allow_header
 
 #: The Flask series whose ``full_dispatch_request(self)`` the dispatcher replaces.
 FLASK_WRITTEN_FOR = ("3.0", "3.1")
@@ -65,6 +68,13 @@ class Operation:
     content_type: str
     call: Callable[[Request, dict[str, str]], Parts]
     no_store: bool = False  # its answers carry credentials (a token): never cached (_security.returns_credentials)
+    # an error in the spec's own format, (body, content type), where it declares one; None: problem+json
+    errors: Callable[[ApiError, str | None], tuple[bytes, str] | None] | None = None
+
+    def error_answer(self, error: ApiError, request_id: str | None) -> tuple[bytes, str]:
+        """An error's body and content type: as the operation declares it, else problem+json."""
+        own = self.errors(error, request_id) if self.errors is not None else None
+        return own or (problem_body(error, request_id), _PROBLEM_TYPE)
 
     def response(self, body: bytes, status: int, headers: dict[str, str]) -> Response:
         """An answer as a Flask ``Response``; without a body, without a Content-Type."""
@@ -79,10 +89,12 @@ class RequestRecord:
     start; one log line, the metrics and the ``X-Request-ID`` header at the end; and every
     exception turned into an :class:`ApiError` (5xx reported with the request's context)."""
 
-    def __init__(self, log: ServiceLogger, metrics: Metrics, report: Callable[[ApiError, BaseException], None]):
+    def __init__(self, log: ServiceLogger, metrics: Metrics, report: Callable[[ApiError, BaseException], None],
+                 client: Callable[[dict[str, Any]], str | None] | None = None):
         self.log = log
         self.metrics = metrics
         self.report = report
+        self.client = client or (lambda environ: environ.get("REMOTE_ADDR"))  # the line's "client" (.proxies)
 
     def begin(self, ctx: Any, environ: dict[str, Any]) -> None:
         """Start the timer and take the request id (``ctx`` is the request's ``g``)."""
@@ -109,6 +121,7 @@ class RequestRecord:
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "user": claims.get("sub") if isinstance(claims, dict) else None,
+                "client": self.client(req.environ),
             },
         )
         return request_id
@@ -125,9 +138,19 @@ class RequestRecord:
             error = errors.InternalError(
                 f"an internal error occurred; quote request id {g.get('macaron_request_id')} when reporting it"
             )
+        if error.status == 405 and "Allow" not in error.headers:  # raised by a handler: still say what is allowed
+            error.headers = {**error.headers, **allow_header(current_app.url_map, request.path)}
         if error.status >= 500:
             self.report(error, exc)
+            error = explained(error, exc, self.env())  # dev only: the cause in the body (.devcause)
         return error
+
+    def env(self) -> str:
+        """``MACARON_ENV`` as the app's service was loaded with (``""`` when unset), read once."""
+        if not hasattr(self, "_env"):
+            service = current_app.extensions.get("macaron") if has_app_context() else None
+            self._env = str(service.config.environ.get("MACARON_ENV", "")) if service is not None else ""
+        return self._env
 
     def answer(self, op: Operation) -> WsgiApp:
         """Run ``op`` for the current request; its answer, as a WSGI callable (the fast path)."""
@@ -141,9 +164,9 @@ class RequestRecord:
             response = op.response if headers or status < 200 or status in (204, 304) else None
         except Exception as exc:
             error = self.error(exc)
-            body, status, headers = problem_body(error, ctx.macaron_request_id), error.status, error.headers
-            content_type = _PROBLEM_TYPE
-            response = problem_response if headers else None
+            body, content_type = op.error_answer(error, ctx.macaron_request_id)
+            status, headers = error.status, error.headers
+            response = partial(error_response, content_type=content_type) if headers else None
         request_id = self.end(ctx, req, status)
         store = op.no_store or carries_credentials(req.environ)
         if response is not None:  # rarer shapes: werkzeug applies its rules (Location, 204, 304...)
@@ -181,7 +204,12 @@ def lacks_host(environ: dict[str, Any]) -> bool:
 
 def problem_response(body: bytes, status: int, headers: dict[str, str]) -> Response:
     """A problem+json body as a Flask ``Response``."""
-    response = Response(body, status=status, mimetype=PROBLEM_JSON)
+    return error_response(body, status, headers, content_type=_PROBLEM_TYPE)
+
+
+def error_response(body: bytes, status: int, headers: dict[str, str], *, content_type: str) -> Response:
+    """An error's body (problem+json, or the spec's own format) as a Flask ``Response``."""
+    response = Response(body, status=status, content_type=content_type)
     for key, value in headers.items():
         response.headers[key] = value
     return response
@@ -230,10 +258,9 @@ def http_to_api_error(exc: HTTPException) -> ApiError:
     if exc.code == 404:
         return errors.NotFound(f"no route matches {request.method} {request.path}", code="ROUTE_NOT_FOUND")
     if exc.code == 405:
-        allowed = getattr(exc, "valid_methods", None) or []
         return errors.MethodNotAllowed(
             f"{request.method} is not allowed on {request.path}",
-            headers={"Allow": ", ".join(sorted(allowed))} if allowed else None,
+            headers=allow_header(current_app.url_map, request.path, getattr(exc, "valid_methods", None)),
         )
     if exc.code == 413:
         limit = request.max_content_length

@@ -15,7 +15,7 @@ from typing import Any
 STAGES: tuple[tuple[str, str], ...] = (
     ("serve", "gunicorn reads the request; its own refusals answered by edge as problem+json"),
     ("dispatch", "request id in; route matched (routing); Flask's request context pushed"),
-    ("security", "the spec's security: bearer JWT from header or cookie → verified claims"),
+    ("security", "the spec's security: bearer JWT from header or cookie, or HTTP Basic → verified claims"),
     ("validation", "path, query, header, formData and body (read by body within max_body_bytes) → kwargs"),
     ("handler", "the service's function"),
     ("responses", "status declared? body valid? → bytes of a declared type"),

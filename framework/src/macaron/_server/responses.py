@@ -2,6 +2,12 @@
 JSON bytes. A response that breaks the service's own spec is logged with every bad field
 and answered 500 ``RESPONSE_INVALID`` (never sent as it is).
 
+Errors too answer as the spec declares (:class:`ErrorResponses`): problem+json wherever the
+response declared for the status (or ``default``) takes a problem — always, for what the spec does
+not declare and for the built-in error responses — else the error written into that response's
+own schema (:class:`~macaron._core.errorbodies.ErrorShape`); a declared error schema that neither
+takes a problem nor can be written validly stops start-up, naming the response.
+
 The validators and the encoder are built once per operation when the app is built.
 """
 
@@ -14,7 +20,8 @@ from typing import Any
 
 from flask import g
 
-from .._core.errors import FieldError, ResponseInvalid
+from .._core.errorbodies import REPRESENTATIVE, ErrorShape
+from .._core.errors import ApiError, FieldError, ResponseInvalid, SpecError
 from .._core.models import Model, to_plain
 from .._core.schema import SchemaCompiler, Validator
 from .._core.spec import Operation
@@ -35,8 +42,7 @@ class ResponseValidator:
         for status, response in op.responses.items():
             schema = response.get("schema") if isinstance(response, dict) else None
             self.declared[status] = _Declared(compiler.validator(schema) if schema else None)
-        success = sorted(int(s) for s in op.responses if s.isdigit() and 200 <= int(s) < 300)
-        self.default_status = success[0] if success else 200
+        self.default_status = answer_status(op.responses)[0]
         # json.dumps(..., separators=..., ...) builds an encoder per call; this one is built once
         self._dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode
 
@@ -71,7 +77,59 @@ class ResponseValidator:
                 "fields": [e.to_json() for e in errors],
             },
         )
-        raise ResponseInvalid("the service produced a response that breaks its own spec")
+        error = ResponseInvalid("the service produced a response that breaks its own spec")
+        error.macaron_fields = errors  # type: ignore[attr-defined]  # shown in dev only (_server.devcause)
+        raise error
+
+
+class ErrorResponses:
+    """How one operation answers an error: ``render(error, request_id)`` is ``(body, content type)``
+    in the declared schema where that schema does not take the error's problem+json, else ``None``
+    (answer problem+json). ``content_type`` is the operation's JSON type."""
+
+    def __init__(self, op: Operation, compiler: SchemaCompiler, definitions: dict[str, Any],
+                 content_type: str) -> None:
+        self._declared = set(op.responses)
+        self._content_type = content_type
+        self.shapes: dict[str, ErrorShape] = {}
+        for key, response in op.responses.items():
+            schema = response.get("schema") if isinstance(response, dict) else None
+            if not (key == "default" or (key.isdigit() and int(key) >= 400)) or not isinstance(schema, dict):
+                continue
+            example = (response.get("examples") or {}).get(content_type.split(";")[0])
+            shape = ErrorShape(schema, definitions, compiler, example)
+            if all(shape.accepts(error.to_problem("a-request-id")) for error in REPRESENTATIVE):
+                continue  # problem+json-compatible: errors are answered as problems
+            if (why := shape.renderable) is not None:
+                raise SpecError(f"{op.label}: the {key} response's schema does not take a problem+json error "
+                                f"body, and errors cannot be written into it: {why}")
+            for error in REPRESENTATIVE:  # compiles the field validators it uses now, not at the first error
+                shape.render(error, "a-request-id")
+            self.shapes[key] = shape
+        self._dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+    def __bool__(self) -> bool:
+        return bool(self.shapes)
+
+    def render(self, error: ApiError, request_id: str | None) -> tuple[bytes, str] | None:
+        key = str(error.status) if str(error.status) in self._declared else "default"
+        shape = self.shapes.get(key)
+        if shape is None or shape.accepts(error.to_problem(request_id)):
+            return None
+        return self._dumps(shape.render(error, request_id)).encode(), self._content_type
+
+
+def answer_status(responses: dict[str, Any]) -> tuple[int, str]:
+    """The status an operation answers when nothing says which, and the response that declares it:
+    its lowest 2xx; else 200 as ``default`` describes it (what connexion and prism answer); else its
+    lowest declared status (an operation declaring only ``404`` answers 404)."""
+    codes = sorted(int(s) for s in responses if s.isdigit())
+    success = [c for c in codes if 200 <= c < 300]
+    if success:
+        return success[0], str(success[0])
+    if "default" in responses or not codes:
+        return 200, "default"
+    return codes[0], str(codes[0])
 
 
 def unpack_result(result: Any, default_status: int) -> tuple[Any, int, dict[str, str]]:

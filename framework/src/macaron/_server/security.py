@@ -1,11 +1,23 @@
-"""The security guard: the bearer JWTs a spec requires, checked before request validation.
+"""The security guard: what a spec's ``security:`` requires, checked before request validation.
 
-The spec says what is protected, never handler code. Bearer JWT schemes are declared in
-``securityDefinitions`` as ``type: apiKey, in: header, name: Authorization`` (or
-``type: oauth2``); any other scheme type stops the service at start-up rather than go
-unenforced. ``security:`` on an operation replaces the global one; ``security: []``
-opens an operation; an empty alternative (``- {}``) makes the token optional (checked
-when sent). Alternatives are OR; the scopes listed in one alternative are all required.
+The spec says what is protected, never handler code. Two kinds of scheme are enforced:
+
+- Bearer JWTs: ``type: apiKey, in: header, name: Authorization`` (or ``type: oauth2``), verified
+  with the service's keys (``macaron.auth``).
+- HTTP Basic: ``type: basic``, with ``x-verify-server: module.function`` on the scheme naming the
+  service's verifier, called as ``verify(user, password)``; it returns the caller's claims (a
+  dict; ``sub`` defaults to the user), ``True`` (claims ``{"sub": user}``), or a false value to
+  refuse. Without ``x-verify-server`` the service does not start: macaron holds no passwords.
+
+Any other scheme (an apiKey in another header or the query) stops the service at start-up
+rather than go unenforced, as does an alternative that needs two schemes sent in the one
+``Authorization`` header (Basic and Bearer), or scopes listed for a Basic scheme (Swagger 2.0
+allows scopes for oauth2 only; a JWT scheme's list is read as the scopes the token must hold).
+``security:`` on an operation replaces the global one; ``security: []`` opens an operation; an
+empty alternative (``- {}``) makes the credentials optional (checked when sent). Alternatives
+are OR; the scopes listed in one alternative are all required. The ``Authorization`` header's
+scheme word says which alternatives a request is judged by: ``Basic`` → the Basic ones,
+anything else (or none) → the JWT ones.
 
 Token sources: ``Authorization: Bearer <jwt>`` (scheme case-insensitive), else the
 cookie named ``auth.cookie`` (default ``token``) holding ``Bearer <jwt>`` or the bare
@@ -15,13 +27,17 @@ A cookie is sent by the browser on requests other sites trigger too (CSRF). So a
 (any method but GET, HEAD, OPTIONS) authenticated by the cookie must come from the service's
 own origin or one listed in ``auth.cookie_origins``: browsers say where a request comes from
 (``Sec-Fetch-Site``, ``Origin``), and one from elsewhere is a 403 ``CSRF_REJECTED``. A request
-with neither header is not a browser's and passes. The Authorization header is never sent by
-a browser on its own, so it needs no such check.
+with neither header is not a browser's and passes. A bearer Authorization header is never sent
+by a browser on its own, so it needs no such check; Basic credentials are (a browser keeps what
+its login prompt was given), so a write with them is checked like one with the cookie.
 
-Failures: 401 ``AUTHORIZATION_HEADER_MISSING`` / ``TOKEN_INVALID`` / ``TOKEN_EXPIRED``,
-403 ``INSUFFICIENT_SCOPE`` / ``CSRF_REJECTED``, each with ``WWW-Authenticate: Bearer realm=..., error=...``;
+Failures: 401 ``AUTHORIZATION_HEADER_MISSING`` / ``TOKEN_INVALID`` / ``TOKEN_EXPIRED`` /
+``CREDENTIALS_INVALID`` (Basic: malformed, or refused by the verifier), 403
+``INSUFFICIENT_SCOPE`` / ``CSRF_REJECTED``, each with ``WWW-Authenticate: Bearer realm=...,
+error=...`` (``Basic realm=..., charset="UTF-8"`` for Basic, both when either would do);
 503 ``AUTH_KEYS_UNAVAILABLE`` when a JWKS cannot be fetched. The detail never contains
-the token. On success the claims are ``g.macaron_claims`` and the raw token ``g.macaron_token``.
+the credentials. On success the claims are ``g.macaron_claims`` and, for a JWT, the raw token
+``g.macaron_token``.
 """
 
 from __future__ import annotations
@@ -37,6 +53,8 @@ from .._core.errors import Forbidden, ServiceUnavailable, SpecError
 from ..auth._authority import authority, challenge, unauthorized
 from ..auth._keys import KeysUnavailable
 from ..auth._tokens import TokenError, scopes_of
+from .basic import BASIC_FORM, Basic, basic_scheme, check_basic, refuse_basic
+from .credentials import authorization, scheme_kind
 
 if TYPE_CHECKING:
     from .._core.service import Service
@@ -44,25 +62,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Requirement:
-    """What an operation needs: any one of ``alternatives`` (sets of scopes); ``optional`` allows no token."""
+    """What an operation needs: a JWT with any one of ``alternatives`` (sets of scopes), or Basic
+    credentials one of ``basic`` accepts; ``optional`` allows none."""
 
     alternatives: tuple[frozenset[str], ...]
     optional: bool = False
+    basic: tuple[Basic, ...] = ()
 
 
 ANY_TOKEN = Requirement((frozenset(),))
 
 
 def is_bearer(scheme: Any) -> bool:
-    if not isinstance(scheme, dict):
-        return False
-    if scheme.get("type") == "oauth2":
-        return True
-    return (
-        scheme.get("type") == "apiKey"
-        and scheme.get("in") == "header"
-        and str(scheme.get("name", "")).lower() == "authorization"
-    )
+    return scheme_kind(scheme) == "bearer"
 
 
 def requirement(service: Service, op: Operation) -> Requirement | None:
@@ -72,23 +84,39 @@ def requirement(service: Service, op: Operation) -> Requirement | None:
     where = f"{service.spec.path}: operation {op.label}"
     definitions = service.spec.document.get("securityDefinitions") or {}
     alternatives: list[frozenset[str]] = []
+    basic: list[Basic] = []
     optional = False
     for alternative in op.security:
         if not alternative:
             optional = True
             continue
         scopes: set[str] = set()
+        kinds: list[str] = []
         for name, listed in alternative.items():
             if name not in definitions:
                 raise SpecError(f"{where}: security scheme {name!r} is not declared in securityDefinitions")
-            if not is_bearer(definitions[name]):
+            kind = scheme_kind(definitions[name])
+            kinds.append(kind)
+            if kind == "basic":
+                basic.append(basic_scheme(service, where, name, definitions[name], listed))
+            elif kind == "bearer":
+                scopes.update(str(s) for s in listed or [])
+            else:
                 raise SpecError(
-                    f"{where}: security scheme {name!r} is not a bearer JWT scheme, which is all macaron enforces; "
-                    "declare it as 'type: apiKey, in: header, name: Authorization'"
+                    f"{where}: security scheme {name!r} is neither a bearer JWT scheme nor HTTP Basic, which is "
+                    "all macaron enforces; declare it as 'type: apiKey, in: header, name: Authorization' "
+                    "or 'type: basic'"
                 )
-            scopes.update(str(s) for s in listed or [])
-        alternatives.append(frozenset(scopes))
-    return Requirement(tuple(alternatives), optional) if alternatives else None
+        if len(kinds) > 1:
+            raise SpecError(
+                f"{where}: one alternative of security needs {sorted(alternative)}, but a request sends one "
+                "Authorization header; list them as separate alternatives"
+            )
+        if kinds != ["basic"]:
+            alternatives.append(frozenset(scopes))
+    if not alternatives and not basic:
+        return None
+    return Requirement(tuple(alternatives), optional, tuple(basic))
 
 
 def bearer_token(service: Service, cookie_name: str) -> str | None:
@@ -125,8 +153,9 @@ def bearer_token(service: Service, cookie_name: str) -> str | None:
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def check_cookie_origin(trusted: frozenset[str]) -> None:
-    """403 ``CSRF_REJECTED`` when a browser sent this cookie-authenticated write from another origin."""
+def check_cookie_origin(trusted: frozenset[str], what: str = "the token cookie") -> None:
+    """403 ``CSRF_REJECTED`` when a browser sent this write, authenticated by credentials it adds
+    on its own (``what``: the token cookie, or Basic credentials), from another origin."""
     if request.method in _SAFE_METHODS:
         return
     origin = (request.headers.get("Origin") or "").rstrip("/").lower()
@@ -137,25 +166,40 @@ def check_cookie_origin(trusted: frozenset[str]) -> None:
     elif (request.headers.get("Sec-Fetch-Site") or "").lower() in ("", "same-origin", "none"):
         return  # no header at all: not a browser; "none": the user typed it
     raise Forbidden(
-        f"a write authenticated by the token cookie must come from this service's own pages "
-        f"(origin {origin[:100] or 'not sent'}); send 'Authorization: Bearer <token>' instead",
+        f"a write authenticated by {what} must come from this service's own pages "
+        f"(origin {origin[:100] or 'not sent'})"
+        + ("; send 'Authorization: Bearer <token>' instead" if what == "the token cookie" else ""),
         code="CSRF_REJECTED",
     )
 
 
 def authenticate(service: Service, needs: Requirement) -> dict[str, Any] | None:
     """Check the current request against ``needs``; set ``g.macaron_claims``; raise 401/403/503."""
+    if needs.basic:
+        sent = authorization(request)
+        if sent is not None and sent[0] == "basic":
+            if len(request.headers.getlist("Authorization")) > 1:
+                raise refuse_basic(service, "CREDENTIALS_INVALID", "send one Authorization header, not several",
+                                   both=bool(needs.alternatives))
+            # a browser that was once asked for Basic credentials sends them on other sites' requests too
+            check_cookie_origin(authority(service).settings.cookie_origins, "Basic credentials")
+            claims = check_basic(service, needs.basic, sent[1], both=bool(needs.alternatives))
+            g.macaron_claims = claims
+            return claims
+        if not needs.alternatives:  # Basic only
+            if sent is None and needs.optional:
+                return None
+            raise refuse_basic(service, "AUTHORIZATION_HEADER_MISSING" if sent is None else "CREDENTIALS_INVALID",
+                               f"this operation needs {BASIC_FORM}", both=False)
     auth = authority(service)
     token = bearer_token(service, auth.settings.cookie)
     if token is None:
         if needs.optional:
             return None
-        raise unauthorized(
-            service,
-            "AUTHORIZATION_HEADER_MISSING",
-            f"this operation needs 'Authorization: Bearer <token>' (or a {auth.settings.cookie!r} cookie)",
-            "invalid_request",
-        )
+        detail = f"this operation needs 'Authorization: Bearer <token>' (or a {auth.settings.cookie!r} cookie)"
+        if needs.basic:
+            raise refuse_basic(service, "AUTHORIZATION_HEADER_MISSING", f"{detail} or {BASIC_FORM}", both=True)
+        raise unauthorized(service, "AUTHORIZATION_HEADER_MISSING", detail, "invalid_request")
     if auth.keys.missing:
         raise ServiceUnavailable(f"this service cannot verify tokens: {auth.keys.missing}", code="AUTH_NOT_CONFIGURED")
     if "Authorization" not in request.headers:  # the token came from the cookie
@@ -190,7 +234,7 @@ def security_guard(service: Service, op: Operation) -> Callable[[Any], None] | N
     if needs is None:
         return None
     auth = authority(service)
-    if auth.keys.missing:
+    if needs.alternatives and auth.keys.missing:
         raise SpecError(f"{service.spec.path}: operation {op.label} requires a token, but {auth.keys.missing}")
 
     def guard(_request: Any) -> None:

@@ -1,18 +1,22 @@
 """Serving: gunicorn with threaded workers, or a reloading dev server.
 
 The Service is loaded in the parent before gunicorn forks, so a bad spec or config
-stops ``macaron serve`` with one clear message, and workers start already warm.
+stops ``macaron serve`` with one clear message, and workers start already warm. A worker never
+outlives its arbiter (the kernel kills it when the arbiter dies, ``_core.lifeline``), and
+gunicorn's own lines are written in the process's log format (JSON, or text at a terminal).
 """
 
 from __future__ import annotations
 
 import errno
+import signal
 import socket
 from typing import Any
 
 from flask import Flask
 
 from .._core.errors import ConfigError
+from .._core.lifeline import bind_to_parent
 from .._core.service import Service
 from ..clients._api import warm as build_clients
 from .app import create_app
@@ -50,6 +54,29 @@ def _warm_in_background(service: Service) -> None:
     threading.Thread(target=warm, name="macaron-warm-clients", daemon=True).start()
 
 
+def _worker_forked(server: Any, worker: Any) -> None:
+    """In a new gunicorn worker: die with the arbiter (SIGKILL: a stuck worker may ignore SIGTERM)."""
+    bind_to_parent(signal.SIGKILL, parent=server.pid)
+
+
+def _log_config(service: Service) -> dict[str, Any]:
+    """gunicorn's loggers through the process's own handler (``observability.process_handler``)."""
+    handler = {"()": "macaron._core.observability.process_handler", "service": service.name}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": "WARNING", "handlers": []},
+        "loggers": {
+            "gunicorn.error": {"level": "WARNING", "handlers": ["macaron"], "propagate": False,
+                               "qualname": "gunicorn.error"},
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False,
+                                "qualname": "gunicorn.access"},
+        },
+        "handlers": {"macaron": handler},
+        "formatters": {},
+    }
+
+
 def _gunicorn(app: Flask, options: dict[str, Any]) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -64,7 +91,16 @@ def _gunicorn(app: Flask, options: dict[str, Any]) -> None:
     Application().run()
 
 
-def run(service: Service, *, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+#: Seconds an idle client connection stays open. Behind a load balancer that keeps connections to
+#: its targets (the ALB: 60 s idle timeout), this must be longer than the balancer's, or the balancer
+#: sends a request on a connection gunicorn is closing and answers it with a 502 (AWS's guidance for
+#: ALB targets); infra/defaults sets WEB_KEEPALIVE=75. gthread parks idle connections in a selector,
+#: so a long keep-alive costs no thread.
+DEFAULT_KEEPALIVE = 5
+
+
+def run(service: Service, *, host: str, port: int, workers: int = 1, threads: int = 8,
+        keepalive: int = DEFAULT_KEEPALIVE) -> None:
     """Serve a loaded ``service`` under gunicorn (threaded workers) until interrupted."""
     _gunicorn(
         create_app(service),
@@ -75,10 +111,12 @@ def run(service: Service, *, host: str, port: int, workers: int = 1, threads: in
             "threads": threads,
             "timeout": 60,
             "graceful_timeout": 30,
-            "keepalive": 5,
+            "keepalive": keepalive,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
+            "logconfig_dict": _log_config(service),
+            "post_fork": _worker_forked,
             "proc_name": f"macaron-{service.name}",
             "post_worker_init": lambda worker: _warm_in_background(service),
         },

@@ -1,161 +1,29 @@
 """Request validation: parameters and body parsed, coerced and validated → handler kwargs.
 
 Everything that depends only on the spec — coercers, compiled validators, kwarg names —
-is computed once per operation when the app is built. The response side is in
-:mod:`._responses`.
+is computed once per operation when the app is built. Non-body parameters (and the rules
+for ``x-nullable``, empty values and collection formats) are in :mod:`.params`; which body
+types an operation accepts and what a non-JSON body becomes, in :mod:`.media`; JSON parsing,
+in :mod:`.jsonbody`; the response side, in :mod:`.responses`.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Request
 
-from .._core.errors import FieldError, MalformedJson, UnsupportedMediaType, ValidationFailed
+from .._core.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from .._core.models import Model, ModelRegistry, _ref_name
-from .._core.schema import SchemaCompiler, Validator, _pointer
+from .._core.schema import REQUEST, SchemaCompiler, Validator
 from .._core.spec import Operation, python_name
+from .jsonbody import parse_json
+from .media import Consumes, is_json, raw_body
+from .params import Param, build_param
 
-_INT = re.compile(r"[-+]?\d+\Z")
-_SPLIT = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-_MISSING = object()
-# What JSON can say but Python, a store or a client library cannot take: integers beyond 64 bits (or
-# beyond Python's int-digit limit), numbers that overflow to infinity, NaN/Infinity (not JSON at all),
-# lone UTF-16 surrogates ("\ud800": SQLite, requests and logging fail on them) and deep nesting.
-# A cheap scan of the raw bytes decides whether a body needs the slower look that names the field.
-MAX_JSON_DEPTH = 64
-_INT64 = (-(2**63), 2**63 - 1)
-_SUSPECT = re.compile(rb"\\u[dD][89a-fA-F]|\d{19}|[eE]\+?\d{3}|NaN|Infinity")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class _Unfit:
-    """Stands in, while a body is checked, for a number Python or a store cannot take."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-
-def _int_or_unfit(text: str) -> int | _Unfit:
-    digits = len(text.lstrip("-"))
-    if digits > 19:  # beyond 64 bits whatever its digits; int() refuses past sys.get_int_max_str_digits()
-        return _Unfit("is an integer outside the 64-bit range")
-    value = int(text)
-    return value if _INT64[0] <= value <= _INT64[1] else _Unfit("is an integer outside the 64-bit range")
-
-
-def _float_or_unfit(text: str) -> float | _Unfit:
-    value = float(text)
-    return value if math.isfinite(value) else _Unfit("is a number too large to represent (it overflows to infinity)")
-
-
-def _constant(text: str) -> _Unfit:
-    return _Unfit(f"is {text}, which is not a JSON number")
-
-
-def unfit_json(raw: bytes, root: str = "body") -> tuple[Any, list[FieldError]]:
-    """``raw`` (valid JSON) parsed again, and one error per value Python, a store or a client
-    cannot take, naming its field; also too deep a nesting. Walks without recursion."""
-    try:
-        value = json.loads(raw, parse_int=_int_or_unfit, parse_float=_float_or_unfit, parse_constant=_constant)
-    except RecursionError:
-        return None, [FieldError(f"/{root}", f"is nested deeper than {MAX_JSON_DEPTH} levels")]
-    errors: list[FieldError] = []
-    stack: list[tuple[Any, list[str]]] = [(value, [root])]
-    while stack and len(errors) < 20:
-        item, path = stack.pop()
-        if len(path) > MAX_JSON_DEPTH + 1:
-            errors.append(FieldError(_pointer(path[:2]), f"is nested deeper than {MAX_JSON_DEPTH} levels"))
-            break
-        if isinstance(item, _Unfit):
-            errors.append(FieldError(_pointer(path), item.message))
-        elif isinstance(item, str):
-            if _LONE_SURROGATE.search(item):
-                errors.append(FieldError(_pointer(path), "holds a lone UTF-16 surrogate (not a character)"))
-        elif isinstance(item, dict):
-            for key, sub in item.items():
-                if _LONE_SURROGATE.search(key):
-                    clean = _LONE_SURROGATE.sub("\ufffd", key)
-                    errors.append(FieldError(_pointer([*path, clean]), "is a key holding a lone UTF-16 surrogate"))
-                else:
-                    stack.append((sub, [*path, key]))
-        elif isinstance(item, list):
-            stack.extend((sub, [*path, str(i)]) for i, sub in enumerate(item))
-    errors.sort(key=lambda e: e.path)
-    return value, errors
-
-
-def _coerce_scalar(kind: str | None, raw: str) -> Any:
-    if kind == "integer":
-        if not _INT.match(raw.strip()):
-            raise ValueError("must be an integer")
-        return int(raw)
-    if kind == "number":
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError("must be a number") from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValueError("must be a finite number")
-        return int(value) if _INT.match(raw.strip()) else value
-    if kind == "boolean":
-        lowered = raw.strip().lower()
-        if lowered not in ("true", "false"):
-            raise ValueError("must be true or false")
-        return lowered == "true"
-    return raw
-
-
-@dataclass(slots=True)
-class Param:
-    """A non-body parameter: where to read it, how to coerce it, how to check it."""
-
-    name: str
-    location: str
-    kwarg: str
-    required: bool
-    default: Any
-    kind: str | None
-    items_kind: str | None
-    collection: str
-    validator: Validator | None
-
-    @property
-    def path(self) -> list[str]:
-        return [self.location, self.name]
-
-    def raw(self, request: Request, path_args: Mapping[str, str]) -> Any:
-        if self.location == "path":
-            return path_args.get(self.name, _MISSING)
-        if self.location == "query":
-            source = request.args
-        elif self.location == "header":
-            source = request.headers
-        elif self.kind == "file":
-            return request.files.get(self.name, _MISSING)
-        else:
-            source = request.form
-        if self.kind == "array" and self.collection == "multi":
-            values = source.getlist(self.name)
-            return values if values else _MISSING
-        value = source.get(self.name)
-        return _MISSING if value is None else value
-
-    def coerce(self, raw: Any) -> Any:
-        if self.kind == "file":
-            return raw
-        if self.kind == "array":
-            parts = raw if isinstance(raw, list) else ([] if raw == "" else raw.split(_SPLIT.get(self.collection, ",")))
-            return [_coerce_scalar(self.items_kind, p) for p in parts]
-        return _coerce_scalar(self.kind, raw)
-
-
 @dataclass(slots=True)
 class Body:
     name: str
@@ -163,6 +31,7 @@ class Body:
     required: bool
     validator: Validator
     model: type[Model] | None
+    text: bool  # a string schema, against which a text body (not JSON) is validated too
 
 
 class RequestValidator:
@@ -174,15 +43,7 @@ class RequestValidator:
         self.body: Body | None = None
         self.form = any(p.get("in") == "formData" for p in op.parameters)
         self.form_fields = frozenset(p["name"] for p in op.parameters if p.get("in") == "formData")
-        self.consumes = [c.split(";")[0].strip().lower() for c in op.consumes]
-        self.json_types = [c for c in self.consumes if c == "application/json" or c.endswith("+json")] or [
-            "application/json"
-        ]
-        self.exact_json = frozenset(  # Content-Type headers of a JSON body accepted as sent, unparsed
-            f"{t}{charset}"
-            for t in self.json_types
-            for charset in ("", "; charset=utf-8", "; charset=UTF-8", ";charset=utf-8", ";charset=UTF-8")
-        )
+        self.consumes = Consumes(op.consumes or ["application/json"])
         for p in op.parameters:
             if p.get("in") == "body":
                 schema = p.get("schema") or {}
@@ -191,54 +52,24 @@ class RequestValidator:
                     name=p["name"],
                     kwarg=python_name(p["name"]),
                     required=bool(p.get("required")),
-                    validator=compiler.validator(schema),
+                    validator=compiler.validator(schema, direction=REQUEST),  # readOnly: not from clients
                     model=models.get(ref) if ref else None,
+                    text=compiler.resolve(schema).get("type") == "string" and schema.get("format") != "binary",
                 )
                 continue
-            schema = {
-                k: v for k, v in p.items() if k not in ("name", "in", "required", "description", "allowEmptyValue")
-            }
-            items = p.get("items") or {}
-            self.params.append(
-                Param(
-                    name=p["name"],
-                    location=p["in"],
-                    kwarg=python_name(p["name"]),
-                    required=bool(p.get("required")),
-                    default=p.get("default", _MISSING),
-                    kind=p.get("type"),
-                    items_kind=items.get("type") if isinstance(items, dict) else None,
-                    collection=p.get("collectionFormat", "csv"),
-                    validator=None if p.get("type") == "file" else compiler.validator(schema),
-                )
-            )
+            self.params.append(build_param(p, compiler))
 
     def __call__(self, request: Request, path_args: Mapping[str, str]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         errors: list[FieldError] = []
         if self.form:
-            self._check_content_type(request, _FORM_TYPES, required=False)
+            self._check_form_type(request)
             errors.extend(  # an undeclared field is an error, as in a JSON body (additionalProperties: false)
                 FieldError(f"/formData/{name}", "is not a field of this form")
                 for name in sorted({*request.form, *request.files} - self.form_fields)
             )
         for param in self.params:
-            raw = param.raw(request, path_args)
-            if raw is _MISSING:
-                if param.required:
-                    errors.append(FieldError("/" + "/".join(param.path), "is required"))
-                elif param.default is not _MISSING:
-                    kwargs[param.kwarg] = param.default
-                continue
-            try:
-                value = param.coerce(raw)
-            except ValueError as exc:
-                errors.append(FieldError("/" + "/".join(param.path), str(exc)))
-                continue
-            if param.validator is not None:
-                value, errs = param.validator(value, param.path)
-                errors.extend(errs)
-            kwargs[param.kwarg] = value
+            param.read(request, path_args, kwargs, errors)
         if self.body is not None:
             self._read_body(request, kwargs, errors)
         if errors:
@@ -249,23 +80,10 @@ class RequestValidator:
             )
         return kwargs
 
-    def _check_content_type(
-        self,
-        request: Request,
-        allowed: tuple[str, ...] | list[str],
-        *,
-        required: bool,
-        exact: frozenset[str] = frozenset(),
-    ) -> None:
-        if request.environ.get("CONTENT_TYPE") in exact:  # the usual header as sent: no need to parse it
-            return
+    def _check_form_type(self, request: Request) -> None:
         mimetype = request.mimetype
-        if not mimetype:
-            if required:
-                raise UnsupportedMediaType(f"send the body as {allowed[0]} (Content-Type header missing)")
-            return
-        if mimetype not in allowed and not (mimetype.endswith("+json") and "application/json" in allowed):
-            raise UnsupportedMediaType(f"Content-Type {mimetype!r} is not accepted; use {', '.join(allowed)}")
+        if mimetype and mimetype not in _FORM_TYPES:
+            raise UnsupportedMediaType(f"Content-Type {mimetype!r} is not accepted; use {', '.join(_FORM_TYPES)}")
 
     def _read_body(self, request: Request, kwargs: dict[str, Any], errors: list[FieldError]) -> None:
         body = self.body
@@ -275,24 +93,18 @@ class RequestValidator:
             if body.required:
                 errors.append(FieldError("/body", "is required"))
             return
-        self._check_content_type(request, self.json_types, required=True, exact=self.exact_json)
-        try:
-            value = json.loads(raw)
-        except UnicodeDecodeError:
-            raise MalformedJson("the body is not valid UTF-8") from None
-        except json.JSONDecodeError as exc:
-            raise MalformedJson(
-                f"the body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from None
-        except RecursionError:
-            raise MalformedJson("the body is nested too deeply") from None
-        except ValueError:  # an integer beyond Python's int-digit limit: found and named below
-            value = _MISSING
-        if value is _MISSING or _SUSPECT.search(raw) or raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH:
-            value, errs = unfit_json(raw)
-            if errs:
+        mimetype = self.consumes.media_type(request)
+        if not is_json(mimetype):  # declared, not JSON: as sent (media.py)
+            value = raw_body(request, mimetype, raw)
+            if body.text and isinstance(value, str):
+                value, errs = body.validator(value, ["body"])
                 errors.extend(errs)
-                return
+            kwargs[body.kwarg] = value
+            return
+        value, errs = parse_json(raw)
+        if errs:
+            errors.extend(errs)
+            return
         value, errs = body.validator(value, ["body"])
         if errs:
             errors.extend(errs)

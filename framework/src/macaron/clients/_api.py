@@ -48,7 +48,7 @@ class ApiClient:
         bravado_ops, construct = bravado_operations(spec, settings.url)
         self._ops: dict[str, OperationCall] = {}
         for op in spec.operations:
-            call = OperationCall(settings, op, bravado_ops[op.operation_id], construct, compiler, self.models,
+            call = OperationCall(settings, op, bravado_ops[(op.method, op.path)], construct, compiler, self.models,
                                  _credential(spec.document, op.security, settings))
             call.token_scopes = _token_scopes(op.security) if self._tokens is not None else None
             self._ops[op.operation_id] = call

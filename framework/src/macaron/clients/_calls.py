@@ -31,8 +31,13 @@ _BRAVADO_FORMATS = {"int32", "int64", "float", "double", "byte"}
 _DEPRECATIONS = r"jsonschema\.RefResolver(\.\w+)? is deprecated"  # used by bravado-core, swagger-spec-validator
 
 
-def bravado_operations(spec: Spec, url: str) -> tuple[dict[str, Any], Any]:
-    """The callee's bravado-core operations by operationId, and bravado's ``construct_request``.
+def bravado_operations(spec: Spec, url: str) -> tuple[dict[tuple[str, str], Any], Any]:
+    """The callee's bravado-core operations by ``(method, path)``, and bravado's ``construct_request``.
+
+    bravado-core names operations its own way (an operationId sanitised, or one it makes up when
+    there is none), so its operations are found by method and path and the client exposes
+    macaron's names (:mod:`macaron._core.operations`). Its copy of the document gets an
+    operationId per operation that is unique as bravado sanitises it.
 
     Importing bravado-core and building its Spec touch jsonschema's deprecated RefResolver;
     exactly those DeprecationWarnings are silenced here, nothing else.
@@ -46,6 +51,8 @@ def bravado_operations(spec: Spec, url: str) -> tuple[dict[str, Any], Any]:
         document = copy.deepcopy(spec.document)
         for key in ("host", "schemes"):
             document.pop(key, None)
+        for number, op in enumerate(spec.operations):
+            document["paths"][op.path][op.method]["operationId"] = f"op{number}"
         formats = [SwaggerFormat(format=f, to_wire=_to_wire, to_python=_same, validate=_same,
                                  description="passed through; checked by macaron's validators")
                    for f in sorted(_formats(document) - _BRAVADO_FORMATS)]
@@ -54,7 +61,8 @@ def bravado_operations(spec: Spec, url: str) -> tuple[dict[str, Any], Any]:
             "use_models": False, "formats": formats, "include_missing_properties": False,
         })
     bravado_spec.api_url = url + spec.base_path
-    ops = {op.operation_id: op for res in bravado_spec.resources.values() for op in res.operations.values()}
+    ops = {(op.http_method, op.path_name): op for res in bravado_spec.resources.values()
+           for op in res.operations.values()}
     return ops, construct_request
 
 

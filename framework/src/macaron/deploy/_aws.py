@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from .._core.errors import ConfigError
 
-SERVICES = ("sts", "s3", "elasticbeanstalk", "ssm", "secretsmanager")
+SERVICES = ("sts", "s3", "elasticbeanstalk", "ssm", "secretsmanager", "autoscaling", "cloudwatch", "dynamodb")
 Responder = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 
 
@@ -63,7 +63,8 @@ def _format(params: Mapping[str, Any], indent: str = "        ") -> str:
 
 
 class AwsAdapter:
-    """boto3 clients for sts, s3, elasticbeanstalk, ssm and secretsmanager in one region.
+    """boto3 clients for the services of :data:`SERVICES` in one region (autoscaling and cloudwatch:
+    the worker tier's scaling; dynamodb: the store's tables).
 
     ``endpoint_url`` (one URL, or one per service) points clients at an emulator on
     127.0.0.1 in tests; ``session`` is a ``boto3.Session`` (default: from the environment).

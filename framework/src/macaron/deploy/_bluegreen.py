@@ -119,5 +119,6 @@ def cleanup(pipe: Pipeline, cfg: DeployConfig, progress: Progress, step: Step) -
     kept = [str(e["EnvironmentName"]) for e in envs
             if e not in extra and str(e["EnvironmentName"]).startswith(cfg.environment + "-")]
     gone = ", ".join(str(e["EnvironmentName"]) for e in extra) or "none"
-    detail = f"kept {', '.join(kept) or '-'} (for --rollback); terminated: {gone}"
+    done = "would terminate" if pipe.aws.dry_run else "terminated"
+    detail = f"kept {', '.join(kept) or '-'} (for --rollback); {done}: {gone}"
     step.plan(detail) if pipe.aws.dry_run else step.ok(detail)

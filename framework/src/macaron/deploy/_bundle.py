@@ -139,18 +139,32 @@ def write_zip(path: Path, entries: dict[str, tuple[int, bytes]]) -> None:
     tmp.replace(path)
 
 
-def build_bundle(cfg: DeployConfig, out_dir: Path, *, allow_dirty: bool = False) -> Bundle:
-    """Build ``cfg``'s bundle under ``out_dir``; refuse a dirty tree unless ``allow_dirty``."""
-    tasks = scan_tasks(cfg.service_dir)
-    entries = collect(cfg, tasks)
-    own = ("framework/", f"services/{cfg.service}/")
-    watched = ["framework", f"services/{cfg.service}", "infra/defaults", f"infra/{cfg.service}",
-               *sorted(p for p in entries if not p.startswith(own) and (cfg.root / p).is_file())]
+def tree_state(cfg: DeployConfig, entries: dict[str, tuple[int, bytes]], allow_dirty: bool) -> tuple[str, list[str]]:
+    """(commit, uncommitted paths) of what the bundle holds: the service's directory, the framework's
+    source and every other file bundled (never another service's or the framework's tests, which
+    the bundle does not hold); :class:`DirtyTree` when any differs, unless ``allow_dirty``."""
+    own = ("framework/src/", f"services/{cfg.service}/")
+    others = sorted(p for p in entries if not p.startswith(own) and (cfg.root / p).is_file())
+    watched = ["framework/src", "framework/pyproject.toml", f"services/{cfg.service}", "infra/defaults",
+               f"infra/{cfg.service}", *others]
     commit, changed = git_state(cfg.root, [w for w in watched if (cfg.root / w).exists()])
     if changed and not allow_dirty:
         shown = ", ".join(changed[:8]) + (f" and {len(changed) - 8} more" if len(changed) > 8 else "")
         raise DirtyTree(f"uncommitted changes in what would be deployed: {shown}. Commit them, or pass "
                         f"--allow-dirty to deploy them anyway (the version label then ends in -dirty)")
+    return commit, changed
+
+
+def check_committed(cfg: DeployConfig, *, allow_dirty: bool = False) -> None:
+    """Refuse, before anything runs, a tree whose bundled files are not committed (see :func:`tree_state`)."""
+    tree_state(cfg, collect(cfg, scan_tasks(cfg.service_dir)), allow_dirty)
+
+
+def build_bundle(cfg: DeployConfig, out_dir: Path, *, allow_dirty: bool = False) -> Bundle:
+    """Build ``cfg``'s bundle under ``out_dir``; refuse a dirty tree unless ``allow_dirty``."""
+    tasks = scan_tasks(cfg.service_dir)
+    entries = collect(cfg, tasks)
+    commit, changed = tree_state(cfg, entries, allow_dirty)
     digest = content_hash(entries)
     label = f"{cfg.service}-{digest[:12]}-g{commit[:8]}" + ("-dirty" if changed else "")
     path = out_dir / f"{label}.zip"

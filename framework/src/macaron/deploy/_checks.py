@@ -112,6 +112,8 @@ def check_all(aws: AwsAdapter, cfg: DeployConfig) -> tuple[DeployConfig, str]:
     check_bucket(aws, cfg)
     cfg = replace(cfg, secrets=resolve_secrets(aws, cfg), platform=resolve_platform(aws, cfg.platform))
     option_settings(cfg, "check")  # every beanstalk.yaml value is mapped before anything is built
+    if aws.dry_run and aws.session.get_credentials() is None:
+        caller += "; no AWS credentials were found, so the plan assumes this account"
     line = (f"account {account} ({caller}), application {cfg.application} in {cfg.region}, bucket {cfg.bucket}, "
             f"{len(cfg.secrets)} secret reference(s), platform {cfg.platform}")
     return cfg, line

@@ -70,6 +70,7 @@ class DeployConfig:
     env_vars: Mapping[str, str]
     secrets: Mapping[str, str]  # VAR -> ARN
     files: Mapping[str, Path]  # infra files by relative path
+    account_id: str = UNKNOWN_ACCOUNT  # the deploying credentials' account, once STS has answered
 
     @property
     def service_dir(self) -> Path:
@@ -186,5 +187,5 @@ def load_deploy_config(
     return DeployConfig(
         root=root, service=service, env=env, application=data["application"], region=data["region"],
         bucket=data["bucket"], platform=data["platform"], environment=data["environment"], cname=data["cname"],
-        settings=data, env_vars=env_vars, secrets=secrets, files=infra_files(root, service),
+        settings=data, env_vars=env_vars, secrets=secrets, files=infra_files(root, service), account_id=account_id,
     )

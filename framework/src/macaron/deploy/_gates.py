@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._acceptance import clean_environ, run_pytest
-from ._bundle import Bundle, build_bundle
+from ._bundle import Bundle, build_bundle, check_committed
 from ._config import DeployConfig
 from ._report import StepFailed
 from ._smoke import smoke_test
@@ -29,6 +29,7 @@ def local_gates(pipe: Pipeline, cfg: DeployConfig, progress: Progress) -> Bundle
                 step.skip(f"deploying existing version {o.version}, gated when it was built")
         return None
     with rep.step("run the service's tests") as step:
+        check_committed(cfg, allow_dirty=o.allow_dirty)  # a dirty tree stops before the tests, not after
         args = o.test_args if o.test_args is not None else [f"services/{cfg.service}/tests"]
         run = run_pytest(cfg.root, args, env=clean_environ(cfg.root))
         if not run.ok:

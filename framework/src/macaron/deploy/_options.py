@@ -84,7 +84,8 @@ def option_settings(cfg: DeployConfig, version_label: str) -> list[dict[str, str
     opt("aws:elasticbeanstalk:cloudwatch:logs", "DeleteOnTerminate", bool(logs.get("delete_on_terminate", False)))
     opt("aws:elasticbeanstalk:cloudwatch:logs", "RetentionInDays", retention)
     opt("aws:elasticbeanstalk:cloudwatch:logs:health", "HealthStreamingEnabled", bool(logs.get("health", True)))
-    for var, value in {**cfg.env_vars, "MACARON_VERSION_LABEL": version_label}.items():
+    role = {"MACARON_ROLE": "web"} if (cfg.settings.get("worker") or {}).get("tier", "separate") == "separate" else {}
+    for var, value in {**cfg.env_vars, **role, "MACARON_VERSION_LABEL": version_label}.items():
         opt("aws:elasticbeanstalk:application:environment", var, value)
     for var, arn in cfg.secrets.items():
         opt("aws:elasticbeanstalk:application:environmentsecrets", var, arn)

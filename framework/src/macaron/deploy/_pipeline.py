@@ -1,5 +1,6 @@
 """The deploy, step by step: check → tests → bundle → smoke → upload → environment →
-acceptance → swap + live re-test → clean-up. Nothing reaches AWS before the local gates pass.
+(worker tier, for a service with tasks) → acceptance → swap + live re-test → clean-up. Nothing
+reaches AWS before the local gates pass.
 
 Every step after the upload that changes AWS registers how to undo itself; on any failure the
 undos run newest first (swap the CNAMEs back, terminate the new environment, put staging back
@@ -27,7 +28,9 @@ from ._gates import local_gates
 from ._plan import ASSUMPTIONS, DRY_RUN, responder
 from ._report import Progress, Reporter, Step, StepFailed
 from ._rollback import rollback
+from ._tables import ensure_tables
 from ._waiting import Clock, Waiter
+from ._workers import deploy_workers, worker_tier
 
 
 @dataclass
@@ -129,12 +132,16 @@ class Pipeline:
 
     def deploy(self, cfg: DeployConfig) -> int:
         o, rep, progress = self.options, self.reporter, Progress()
+        workers = worker_tier(cfg)
+        rep.total = 10 if workers else 9  # a service with tasks has its worker tier as a step of its own
         rep.say(f"macaron deploy {o.service} to {o.env}" + (DRY_RUN if o.dry_run else ""))
         if o.dry_run:
             rep.say("plan assumes: " + ASSUMPTIONS.format(env=o.env))
         with progress.stops():
             with rep.step("check config and credentials") as step:
                 cfg, line = check_all(self.aws, cfg)
+                if tables := ensure_tables(self.aws, cfg, self.say, self.clock):
+                    line += f"; {tables}"
                 step.plan(f"config valid; {line}") if self.aws.dry_run else step.ok(line)
             bundle = local_gates(self, cfg, progress)
             self.ask(f"Deploy {progress.label} of {cfg.service} to {cfg.env} ({cfg.application}, {cfg.region})?")
@@ -143,6 +150,13 @@ class Pipeline:
             title = "create a new environment" if cfg.blue_green else f"update {cfg.environment}"
             with rep.step(f"{title}, wait for Ready + Green") as step:
                 new_environment(self, cfg, progress, step)
+            if workers is not None:
+                with rep.step(f"put the worker tier {workers.environment} on this version, scale it on its queue") \
+                        as step:
+                    if progress.already_live:
+                        step.skip("already live")
+                    else:
+                        deploy_workers(self, cfg, workers, progress, step)
             with rep.step("acceptance tests against the new environment") as step:
                 if progress.already_live:
                     step.skip("already live")

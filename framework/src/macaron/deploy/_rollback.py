@@ -1,8 +1,10 @@
 """``--rollback``: put live back on the environment it replaced.
 
 The previous environment is kept running by the clean-up step (``keep_environments``), so a
-rollback is one CNAME swap: no build, no new environment, seconds instead of minutes. The live
-URL is re-tested afterwards; a failure there is reported, not undone (live was already bad).
+rollback is one CNAME swap: no build, no new environment, seconds instead of minutes. A service
+with a worker tier also puts its worker environment back on the previous version (an update in
+place, not waited for: the workers of both versions read one queue). The live URL is re-tested
+afterwards; a failure there is reported, not undone (live was already bad).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ._environments import find_live, is_live, list_environments, previous, swap
 from ._plan import DRY_RUN
 from ._report import Progress, StepFailed
 from ._waiting import green
+from ._workers import worker_tier
 
 if TYPE_CHECKING:
     from ._pipeline import Pipeline
@@ -44,6 +47,10 @@ def rollback(pipe: Pipeline, cfg: DeployConfig) -> int:
         pipe.ask(f"Swap live {cfg.service} from {progress.live} back to {progress.environment}?")
         with rep.step("swap live back to the previous environment") as step:
             swap(pipe.aws, progress.live, progress.environment)
+            if (tier := worker_tier(cfg)) is not None and progress.label != "?":
+                pipe.aws.call("elasticbeanstalk", "update_environment", ApplicationName=cfg.application,
+                              EnvironmentName=tier.environment, VersionLabel=progress.label)
+                pipe.say(f"the worker environment {tier.environment} goes back to {progress.label} too")
             if pipe.aws.dry_run:
                 progress.url = pipe.url_for(f"{cfg.cname}.{cfg.region}.elasticbeanstalk.com")
                 step.plan(f"would wait for {progress.environment} to hold the live CNAME")

@@ -161,5 +161,10 @@ class Store(ABC):
     def close(self) -> None:
         """Release connections; the store reopens them on next use."""
 
+    def warm(self) -> None:
+        """Build now what the first call would build, connecting nothing: a worker does this before
+        it forks a work horse per job, so each job inherits it instead of building it again."""
+        return None  # nothing to build ahead for this backend
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(prefix={self.prefix!r})"

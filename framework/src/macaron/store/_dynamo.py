@@ -68,30 +68,33 @@ def condition(old: Item | None, unique: tuple[str, ...], expect: Mapping[str, Sc
     return out
 
 
+def create_table_params(name: str, spec: TableSpec) -> dict[str, Any]:
+    """The ``CreateTable`` request of a model's table (PAY_PER_REQUEST, a GSI per non-unique index):
+    what the store creates on first use, and what ``macaron deploy`` creates or prints beforehand."""
+    lookups = [i for i in spec.indexes if not i.unique]
+    definitions = [{"AttributeName": PK, "AttributeType": "S"}]
+    definitions += [{"AttributeName": i.field, "AttributeType": _KINDS[i.type]} for i in lookups]
+    gsis = [
+        {
+            "IndexName": f"by_{i.field}",
+            "KeySchema": [{"AttributeName": i.field, "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+        for i in lookups
+    ]
+    return {"TableName": name, "KeySchema": [{"AttributeName": PK, "KeyType": "HASH"}],
+            "AttributeDefinitions": definitions, "BillingMode": "PAY_PER_REQUEST",
+            **({"GlobalSecondaryIndexes": gsis} if gsis else {})}
+
+
 def ensure_table(client: Any, name: str, spec: TableSpec) -> None:
-    """Create the table (PAY_PER_REQUEST, a GSI per non-unique index) unless it exists."""
+    """Create the table (:func:`create_table_params`) unless it exists."""
     lookups = [i for i in spec.indexes if not i.unique]
     try:
         table = client.describe_table(TableName=name)["Table"]
     except client.exceptions.ResourceNotFoundException:
-        definitions = [{"AttributeName": PK, "AttributeType": "S"}]
-        definitions += [{"AttributeName": i.field, "AttributeType": _KINDS[i.type]} for i in lookups]
-        gsis = [
-            {
-                "IndexName": f"by_{i.field}",
-                "KeySchema": [{"AttributeName": i.field, "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for i in lookups
-        ]
         try:
-            client.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": PK, "KeyType": "HASH"}],
-                AttributeDefinitions=definitions,
-                BillingMode="PAY_PER_REQUEST",
-                **({"GlobalSecondaryIndexes": gsis} if gsis else {}),
-            )
+            client.create_table(**create_table_params(name, spec))
         except client.exceptions.ResourceInUseException:
             pass  # another process created it first
         client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})

@@ -4,6 +4,7 @@
 store:
   backend: sqlite          # or dynamodb
   path: null               # sqlite file; default .data/<env>-<service>.sqlite3 under the repo root
+                           # ($MACARON_DATA_DIR/<env>-<service>.sqlite3 when set: tests get their own)
   table_prefix: null       # default "<env>-<service>-": copied services never share a table
   endpoint_url: null       # dynamodb only: a local DynamoDB or moto
   region: null             # dynamodb only: else AWS_REGION / AWS_DEFAULT_REGION
@@ -72,7 +73,8 @@ def open_store(config: Config) -> Store:
     if backend == "sqlite":
         from ._sqlite import SqliteStore  # deferred: a backend is imported only when chosen
 
-        raw = settings.get("path") or f".data/{config.env}-{config.name}.sqlite3"
+        data_dir = config.environ.get("MACARON_DATA_DIR") or ".data"  # the test plugin sets one of its own
+        raw = settings.get("path") or f"{data_dir}/{config.env}-{config.name}.sqlite3"
         if not isinstance(raw, str) or raw == ":memory:" or raw.startswith("file:"):
             raise ConfigError(f"{where}: path must be a file path (each thread opens its own connection)")
         path = Path(raw).expanduser()

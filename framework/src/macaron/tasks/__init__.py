@@ -14,7 +14,8 @@ id; ``send_welcome.run_now(user)`` runs it inline; ``status(handle.id)`` tells h
 ``macaron worker services/<name>`` runs the jobs. Durability semantics: ``docs/tasks.md``.
 
 Rule: imports ``_core``, ``store``, ``auth`` and ``clients`` only. Inside, by direction:
-``_base`` ← ``_queue`` ← ``_watch``/``_runtime`` ← ``_run``/``_task`` ← ``_worker``; this module re-exports.
+``_base`` ← ``_queue`` ← ``_watch``/``_runtime`` ← ``_run``/``_task`` ← ``_worker`` (with ``_scheduler``,
+the scheduler lock, and ``_metrics``, queue metrics to CloudWatch); this module re-exports.
 """
 
 from __future__ import annotations

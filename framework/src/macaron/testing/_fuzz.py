@@ -9,11 +9,13 @@ positive cases; ``ignored_auth`` checks that the same request without it is refu
 A second pass (:func:`hostile_cases`) sends each JSON body the spec declares with one value
 that is valid JSON but that Python, a store or a client library cannot take (a 5,000-digit or
 beyond-64-bit integer, ``1e999``, ``NaN``, a lone surrogate, 100 levels of nesting): each must
-be a 4xx problem+json (check ``hostile_json``), which schemathesis's generators never try.
+be a 4xx JSON error — problem+json, or the error format the spec declares for it — (check
+``hostile_json``), which schemathesis's generators never try.
 
 Two targets: a service's WSGI app in this process (:func:`fuzz_app`), or a live URL
-(:func:`fuzz_url`). Both return a :class:`FuzzReport`; a run with a fixed ``seed`` and
-``max_examples`` generates the same cases every time.
+(:func:`fuzz_url`); fakes of any spec have their own runner (:mod:`._fuzzfake`). All return a
+:class:`FuzzReport`; a run with a fixed ``seed`` and ``max_examples`` generates the same cases
+every time.
 """
 
 from __future__ import annotations
@@ -96,8 +98,10 @@ def required_scopes(spec: dict[str, Any]) -> list[str] | None:
 
 
 def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examples: int,
-                max_time: int | None = None, base_url: str | None = None) -> Any:
-    """The schemathesis configuration of a run: both data modes, our checks, the token on every bearer scheme."""
+                max_time: int | None = None, base_url: str | None = None, checks: tuple[str, ...] = CHECKS,
+                auth: dict[str, Any] | None = None) -> Any:
+    """The schemathesis configuration of a run: both data modes, ``checks``, the token on every bearer
+    scheme (or ``auth``: schemathesis's per-scheme credentials, as given)."""
     from schemathesis.config import SchemathesisConfig
 
     schemes = [name for name, d in (spec.get("securityDefinitions") or {}).items()
@@ -107,7 +111,7 @@ def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examp
         "workers": 1,
         "request-timeout": 15,
         "generation": {"mode": "all", "max-examples": max_examples, "database": "none"},
-        "checks": {"enabled": False, **{name: {"enabled": True} for name in CHECKS}},
+        "checks": {"enabled": False, **{name: {"enabled": True} for name in checks}},
         "output": {"sanitization": {"enabled": True}},
     }
     if max_time is not None:
@@ -116,6 +120,8 @@ def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examp
         settings["base-url"] = base_url
     if token and schemes:
         settings["auth"] = {"openapi": {name: {"api_key": f"Bearer {token}"} for name in schemes}}
+    if auth:
+        settings["auth"] = {"openapi": auth}
     return SchemathesisConfig.from_dict(settings)
 
 
@@ -220,7 +226,9 @@ def _hostile_pass(spec: dict[str, Any], token: str | None, send: Any, report: Fu
         status, content_type = send(method, path, body, headers)
         report.cases += 1
         report.statuses[status] += 1
-        if (status >= 500 or not content_type.startswith("application/problem+json")) and operation not in seen:
+        main = content_type.split(";", 1)[0].strip().lower()  # problem+json, or the spec's own error format:
+        refused = 400 <= status < 500 and (main == "application/json" or main.endswith("+json"))
+        if not refused and operation not in seen:
             seen.add(operation)
             shown = body[:80].decode("utf-8", "replace")
             report.failures.append(FuzzFailure(

@@ -4,6 +4,7 @@ a test file belongs to (the ``system`` and ``this_service`` fixtures of ``macaro
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,13 @@ class ThisService:
 
     def load(self, environ: Any = None) -> Any:
         """The service loaded in this process (a :class:`macaron.Service`), with the dev system's
-        secrets (``<root>/.dev/``) where ``environ`` (default: ``os.environ``) lacks them."""
+        secrets (``<root>/.dev/``) where ``environ`` (default: ``os.environ``) lacks them, and a
+        store of the tests' own: never the dev system's ``.data/`` (``MACARON_DATA_DIR``, which the
+        pytest plugin sets for the session; else a temporary directory of this object's)."""
         given = dict(os.environ if environ is None else environ)
+        if not given.get("MACARON_DATA_DIR"):
+            self._data_dir = getattr(self, "_data_dir", None) or tempfile.mkdtemp(prefix="macaron-test-data-")
+            given["MACARON_DATA_DIR"] = self._data_dir
         return Service.load(self.directory, environ={**dev_environ(self.directory.parent.parent), **given})
 
     def __repr__(self) -> str:

@@ -11,7 +11,12 @@ the environment, so the same tests run against a local system, staging or live:
   with the service's own config and the ``MACARON_JWT_SECRET`` of the environment.
 
 When no target URL is set at all, the fixture starts the whole system of the repository
-itself (:class:`macaron.testing._system.LocalSystem`: Redis, fakes, services, workers on free ports).
+itself (:class:`macaron.testing._system.LocalSystem`: Redis, fakes, services, workers on free ports);
+``MACARON_TEST_INSTANCES=N`` makes it N instances of each service behind a local nginx, N workers
+each, one Redis and one DynamoDB (moto) for all: the production shape, on one machine.
+
+Tests get a store of their own: the plugin points ``MACARON_DATA_DIR`` (where a store's default
+SQLite file goes) at a temporary directory for the session, unless it is set.
 
 The ``this_service`` fixture names the service a test file belongs to (``services/<name>/tests/``),
 so a copied service directory tests itself: ``system.api(this_service.name)``.
@@ -20,6 +25,7 @@ so a copied service directory tests itself: ``system.api(this_service.name)``.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,7 +54,8 @@ def system(pytestconfig: pytest.Config) -> Iterator[SystemUnderTest]:
     if any(k.startswith("MACARON_TEST_URL") for k in os.environ):
         yield SystemUnderTest.from_environ(root, os.environ)
         return
-    with LocalSystem(root) as local:
+    instances = int(os.environ.get("MACARON_TEST_INSTANCES") or 1)
+    with LocalSystem(root, instances=instances) as local:
         yield SystemUnderTest(root, local.urls, local=local)
 
 
@@ -64,3 +71,5 @@ def this_service(request: pytest.FixtureRequest) -> ThisService:
 
 def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "acceptance: black-box tests against a running system (see `system`)")
+    if not os.environ.get("MACARON_DATA_DIR"):  # tests never write the dev system's .data/
+        os.environ["MACARON_DATA_DIR"] = tempfile.mkdtemp(prefix="macaron-test-data-")

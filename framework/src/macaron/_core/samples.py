@@ -1,0 +1,205 @@
+"""Sample values from Swagger schemas: a valid instance of a schema, made up from its words.
+
+The spec's own words win: the schema's (or its definition's) ``example``/``default``/first ``enum``
+value; only then is a value generated from the schema (types, formats, patterns, lengths, bounds),
+with every declared property filled in (``readOnly`` ones too: a sample is an answer) so a reader
+sees the whole shape. Where a definition is the base of a discriminator family, the sample is its
+first most specific subtype, naming itself in the discriminator (:mod:`.discriminator`).
+
+Fakes answer with these (``_local/fakedata.py``), and error bodies in a spec's own error format
+start from one (:mod:`.errorbodies`). Rule: pure functions over a schema and its definitions.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .discriminator import concrete, family_property
+
+try:  # the stdlib's own regex parser, to write a string matching a pattern; private, so optional
+    from re import _parser as _regex  # type: ignore[attr-defined]
+except ImportError:  # another Python's layout: patterns get no generated match
+    _regex = None
+
+_MAX_DEPTH = 6
+_STRING_FORMATS: dict[str, Callable[[], str]] = {
+    "email": lambda: "user@example.com",
+    "date": lambda: dt.date.today().isoformat(),
+    "date-time": lambda: dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+    "uuid": lambda: str(uuid.uuid4()),
+    "uri": lambda: "https://example.com/",
+    "url": lambda: "https://example.com/",
+    "hostname": lambda: "example.com",
+    "ipv4": lambda: "192.0.2.1",
+    "ipv6": lambda: "2001:db8::1",
+    "byte": lambda: "ZXhhbXBsZQ==",
+    "password": lambda: "example-password",
+}
+
+
+def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple[str, ...] = ()) -> Any:
+    """A value for ``schema`` (a Swagger schema object whose refs point into ``definitions``)."""
+    if not isinstance(schema, dict):
+        return None
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        return _ref(ref.rsplit("/", 1)[-1], definitions, depth, seen, dispatch=True)
+    for key in ("example", "default"):
+        if key in schema:
+            return copy.deepcopy(schema[key])
+    if schema.get("enum"):
+        return copy.deepcopy(schema["enum"][0])
+    if schema.get("allOf"):
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            part_ref = part.get("$ref") if isinstance(part, dict) else None
+            if isinstance(part_ref, str):  # a parent: its own shape, never one of its subtypes
+                value = _ref(part_ref.rsplit("/", 1)[-1], definitions, depth + 1, seen, dispatch=False)
+            else:
+                value = sample(part, definitions, depth + 1, seen)
+            if isinstance(value, dict):
+                merged.update(value)
+        return merged
+    kind = schema.get("type") or ("object" if "properties" in schema else None)
+    if kind == "object":
+        return _object(schema, definitions, depth, seen)
+    if kind == "array":
+        item = sample(schema.get("items") or {}, definitions, depth + 1, seen)
+        count = max(1, int(schema.get("minItems", 1))) if item is not None else 0
+        return [copy.deepcopy(item) for _ in range(count if not schema.get("uniqueItems") else min(count, 1))]
+    if kind == "string":
+        return string(schema)
+    if kind in ("integer", "number"):
+        return number(schema, kind)
+    if kind == "boolean":
+        return True
+    return None
+
+
+def _ref(name: str, definitions: dict[str, Any], depth: int, seen: tuple[str, ...], *, dispatch: bool) -> Any:
+    target = concrete(name, definitions) if dispatch else name
+    key = target if dispatch else f"{name}@self"  # a subtype expands its parent's own shape once more
+    if key in seen or depth > _MAX_DEPTH:
+        return None
+    value = sample(definitions.get(target, {}), definitions, depth + 1, (*seen, key))
+    prop = family_property(target, definitions) if dispatch else None
+    if prop is not None and isinstance(value, dict):
+        value[prop] = target  # a discriminator names the definition the value is
+    return value
+
+
+def _object(schema: dict[str, Any], definitions: dict[str, Any], depth: int, seen: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    required = set(schema.get("required") or [])
+    for name, sub in (schema.get("properties") or {}).items():
+        if depth > 2 and name not in required:
+            continue
+        value = sample(sub, definitions, depth + 1, seen)
+        if value is not None or (isinstance(sub, dict) and sub.get("x-nullable")):
+            out[name] = value
+        elif name in required:
+            out[name] = {}
+    return out
+
+
+def string(schema: dict[str, Any], default: str = "string") -> str:
+    """A string valid for ``schema``'s format, pattern and lengths (``default`` when nothing says more)."""
+    make = _STRING_FORMATS.get(str(schema.get("format")))
+    value = make() if make else default
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and not _matches(pattern, value):
+        value = from_pattern(pattern, int(schema.get("minLength", 0))) or value
+        if _matches(pattern, value):
+            return value
+    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
+    if len(value) < low:
+        value = value + "x" * (low - len(value))
+    if high is not None and len(value) > int(high):
+        value = value[: int(high)]
+    return value
+
+
+def number(schema: dict[str, Any], kind: str) -> int | float:
+    """A number valid for ``schema``'s bounds and ``multipleOf``; an int for ``kind`` integer."""
+    low, high = schema.get("minimum"), schema.get("maximum")
+    value: float = 1
+    if low is not None:
+        value = low + (1 if schema.get("exclusiveMinimum") else 0)
+    elif high is not None and high < 1:
+        value = high - (1 if schema.get("exclusiveMaximum") else 0)
+    step = schema.get("multipleOf")
+    if step:
+        value = -(-value // step) * step
+    return int(value) if kind == "integer" else float(value)
+
+
+def _matches(pattern: str, value: str) -> bool:
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:
+        return True  # a pattern Python cannot read is not ours to enforce
+
+
+def from_pattern(pattern: str, min_length: int = 0) -> str | None:
+    """The shortest simple string matching ``pattern`` (literals, classes, repeats, groups,
+    alternatives), or ``None`` for what this small walk does not know."""
+    if _regex is None:
+        return None
+    try:
+        value = _walk(_regex.parse(pattern))
+    except Exception:  # a pattern Python cannot read, or a construct the walk does not know
+        return None
+    return value if len(value) >= min_length else None
+
+
+def _walk(items: Any) -> str:
+    out = []
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(arg))
+        elif name == "ANY":
+            out.append("a")
+        elif name == "IN":
+            out.append(_first_in(arg))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, _, sub = arg
+            out.append(_walk(sub) * int(low))
+        elif name == "SUBPATTERN":
+            out.append(_walk(arg[-1]))
+        elif name == "BRANCH":
+            out.append(_walk(arg[1][0]))
+        elif name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue
+        elif name == "CATEGORY":
+            out.append(_category(str(arg)))
+        else:
+            raise ValueError(name)
+    return "".join(out)
+
+
+def _first_in(choices: Any) -> str:
+    for op, arg in choices:
+        name = str(op)
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "RANGE":
+            return chr(arg[0])
+        if name == "CATEGORY":
+            return _category(str(arg))
+        if name == "NEGATE":
+            raise ValueError(name)
+    raise ValueError("empty class")
+
+
+def _category(name: str) -> str:
+    return {"CATEGORY_DIGIT": "0", "CATEGORY_WORD": "a", "CATEGORY_SPACE": " "}.get(name) or _raise(name)
+
+
+def _raise(name: str) -> str:
+    raise ValueError(name)
