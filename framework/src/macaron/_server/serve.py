@@ -40,16 +40,21 @@ def check_port_free(host: str, port: int, what: str) -> None:
 
 
 def _warm_in_background(service: Service) -> None:
-    """Build the service's clients in a gunicorn worker without delaying its first requests."""
-    if not service.config.get("clients"):
+    """Build the service's clients and its store's client in a gunicorn worker without delaying
+    its first requests (a cold boto3 client cost the first signup seconds on a busy machine)."""
+    clients, store = bool(service.config.get("clients")), isinstance(service.config.get("store"), dict)
+    if not (clients or store):
         return
     import threading
 
     def warm() -> None:
         try:
-            build_clients(service)
-        except Exception as exc:  # a client that cannot be built fails again, loudly, on first use
-            service.log.warning("could not prepare clients: %s", exc)
+            if store:
+                service.store().warm()
+            if clients:
+                build_clients(service)
+        except Exception as exc:  # what cannot be built fails again, loudly, on first use
+            service.log.warning("could not prepare clients or store: %s", exc)
 
     threading.Thread(target=warm, name="macaron-warm-clients", daemon=True).start()
 
