@@ -6,6 +6,7 @@ untrusted peer is never read."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -51,6 +52,24 @@ def test_over_the_per_address_limit_logins_get_429_with_retry_after(user_app: Us
     assert "from your address" in problem["detail"]
     # a forged X-Forwarded-For changes nothing: no proxy is trusted, the address is the connection's
     problem_of(login(attacker, **{"X-Forwarded-For": "198.51.100.77"}), 429, "RATE_LIMITED")
+
+
+def test_the_window_slides_a_burst_across_its_edge_gets_no_second_allowance(user_app: UserApp) -> None:
+    """At most N in any ``per`` seconds: with a fixed window, 2 logins at the end of one and 2 at
+    the start of the next would all pass; here the third waits until the first leaves the window."""
+    app, _ = user_app(RATE_LIMITS__LOGIN__PER_ADDRESS__LIMIT="2", RATE_LIMITS__LOGIN__PER_ADDRESS__PER="4")
+    client = client_at(app, "203.0.113.60")
+    while not 1.0 <= time.time() % 4 < 1.2:  # a second past the start of a 4-second clock window
+        time.sleep(0.02)
+    began = time.monotonic()
+    assert [login(client).status_code for _ in range(2)] == [401, 401]
+    time.sleep(max(0.0, 3.2 - (time.monotonic() - began)))  # a fixed window starts afresh; the first login is < 4 s old
+    refused = login(client)
+    if time.monotonic() - began < 3.8:  # (a machine this slow says nothing about the window)
+        problem_of(refused, 429, "RATE_LIMITED")
+        assert 1 <= int(refused.headers["Retry-After"]) <= 4
+        time.sleep(int(refused.headers["Retry-After"]) + 0.1)  # the refused login was never counted
+    assert login(client).status_code == 401
 
 
 def test_addresses_are_counted_apart(user_app: UserApp) -> None:
