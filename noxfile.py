@@ -133,6 +133,15 @@ def fuzz(session: nox.Session) -> None:
 
 
 @shared
+def corpus(session: nox.Session) -> None:
+    """Load, fake and fuzz every spec under the given folders, one table row each (specs brought in
+    from elsewhere are never committed; the default folder is the steering repo's ``../shared/specs``):
+    ``nox -s corpus [-- DIR ... --seconds 5 --json out.jsonl]``."""
+    install(session)
+    session.run("python", "-m", "macaron.testing._corpus", *session.posargs, env={"MACARON_ROOT": str(ROOT)})
+
+
+@shared
 def chaos(session: nox.Session) -> None:
     """Fault and load scenarios at full scale (docs/reliability.md): ``nox -s chaos [-- --only NAME]``;
     ``-- --instances 3 [--store sqlite|dynamodb]`` on 3 instances per service behind nginx (docs/scaling.md)."""
