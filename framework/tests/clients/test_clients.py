@@ -26,6 +26,7 @@ from macaron.clients import (
     UpstreamUnavailable,
     client,
 )
+from macaron.clients._api import warm
 from macaron.testing import assert_problem, serve_app
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -68,6 +69,7 @@ def load_relay(**urls: str) -> Service:
 @pytest.fixture(scope="module")
 def relay(echo_url: str, shop_url: str, sendgrid_url: str) -> Iterator[tuple[Service, str]]:
     service = load_relay(echo=echo_url, shop=shop_url, sendgrid=sendgrid_url)
+    warm(service)  # as `macaron serve` does before requests come: the first test's 5 s are not spent importing bravado
     with serve_app(create_app(service)) as url:
         yield service, url
 
