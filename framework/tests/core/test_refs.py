@@ -108,3 +108,37 @@ def test_definition_alias_imports_the_target_under_its_name(tmp_path: Path) -> N
     )
     spec = load_spec(spec_file(tmp_path, doc))
     assert spec.definitions["Problem"] == {"type": "object", "properties": {"code": {"type": "string"}}}
+
+
+def test_refs_inside_vendor_extensions_are_left_as_written(tmp_path: Path) -> None:
+    """bravado-core's multi-file fixture: a base schema lists its subtypes in ``x-derived-objects``,
+    and each subtype's ``allOf`` refers back to it. ``$ref`` means nothing inside an extension, so
+    that is no cycle; a *property* called ``x-rate`` is a name, and its ``$ref`` is resolved."""
+    spec_file(tmp_path, {
+        "Error": {"type": "object", "properties": {"code": {"type": "string"}},
+                  "x-derived-objects": [{"$ref": "./objects.yaml#/Special"}]},
+        "Rate": {"type": "integer"},
+    }, "shared.yaml")
+    spec_file(tmp_path, {"Special": {"allOf": [{"$ref": "shared.yaml#/Error"},
+                                               {"properties": {"x-rate": {"$ref": "shared.yaml#/Rate"}}}]}},
+              "objects.yaml")
+    root = spec_file(tmp_path, minimal({"/a": {"get": op(responses={
+        "200": {"description": "ok", "schema": {"$ref": "objects.yaml#/Special"}}})}}))
+    schema = load_spec(root).operations[0].responses["200"]["schema"]
+    base, extra = schema["allOf"]
+    assert base["x-derived-objects"] == [{"$ref": "./objects.yaml#/Special"}]  # as written
+    assert extra["properties"]["x-rate"] == {"type": "integer"}  # resolved
+
+
+def test_definitions_may_be_one_ref_to_a_file_of_schemas(tmp_path: Path) -> None:
+    """``definitions: {$ref: ./definitions.yaml}`` (bravado-core's fixture; bravado reads it): the
+    file's schemas become the definitions, their own relative refs starting from that file."""
+    (tmp_path / "models").mkdir()
+    spec_file(tmp_path, {"Pet": {"type": "object", "properties": {"tag": {"$ref": "tags.yaml#/Tag"}}}},
+              "models/definitions.yaml")
+    spec_file(tmp_path, {"Tag": {"type": "string", "maxLength": 10}}, "models/tags.yaml")
+    root = spec_file(tmp_path, minimal({"/pets": {"get": op(responses={
+        "200": {"description": "ok", "schema": {"$ref": "#/definitions/Pet"}}})}},
+        definitions={"$ref": "./models/definitions.yaml"}))
+    spec = load_spec(root)
+    assert spec.definitions["Pet"]["properties"]["tag"] == {"type": "string", "maxLength": 10}

@@ -72,6 +72,14 @@ def pointer_get(doc: Any, pointer: str, where: str) -> Any:
     return node
 
 
+#: Mappings whose keys are names a spec chose (a property or header may be called ``x-rate``), not
+#: keywords: there an ``x-`` key is not a vendor extension.
+NAME_MAPS = frozenset({"properties", "patternProperties", "definitions", "parameters", "responses", "headers",
+                       "securityDefinitions", "schemas", "requestBodies", "securitySchemes", "examples", "links",
+                       "callbacks", "pathItems", "$defs", "dependentSchemas", "content", "encoding", "variables",
+                       "webhooks", "mapping"})
+
+
 class RefResolver:
     """Pulls external refs into the root document (see module docstring)."""
 
@@ -82,6 +90,15 @@ class RefResolver:
         if not isinstance(self.root, dict):
             raise SpecError(f"{root_path}: a spec must be a YAML mapping")
         self.definitions: dict[str, Any] = self.root.setdefault("definitions", {}) or {}
+        self.definitions_file = self.root_path  # where the definitions' own relative refs start
+        ref = self.definitions.get("$ref") if isinstance(self.definitions, dict) else None
+        if isinstance(ref, str) and len(self.definitions) == 1:  # definitions: {$ref: ./definitions.yaml}
+            file_part, _, pointer = ref.partition("#")
+            self.definitions_file = (self.root_path.parent / file_part).resolve() if file_part else self.root_path
+            if not self.definitions_file.is_file():
+                raise SpecError(f"{root_path}: at 'definitions': $ref '{ref}' points to a missing file")
+            target = pointer_get(self.load(self.definitions_file), pointer, f"{root_path}: at 'definitions'")
+            self.definitions = copy.deepcopy(target) if isinstance(target, dict) else target
         if not isinstance(self.definitions, dict):
             raise SpecError(f"{root_path}: at 'definitions': must be a mapping of names to schemas")
         self.root["definitions"] = self.definitions
@@ -99,7 +116,7 @@ class RefResolver:
             self.imported[(self.root_path, f"/definitions/{name}")] = name
         out = {k: self.walk(v, self.root_path, f"#/{k}") for k, v in self.root.items() if k != "definitions"}
         for name in own:  # imported definitions are walked when imported
-            walked = self.walk(self.definitions[name], self.root_path, f"#/definitions/{name}")
+            walked = self.walk(self.definitions[name], self.definitions_file, f"#/definitions/{name}")
             if walked != {"$ref": f"#/definitions/{name}"}:  # an alias imports its target under its own name
                 self.definitions[name] = walked
         out["definitions"] = self.definitions
@@ -111,7 +128,11 @@ class RefResolver:
             ref = node.get("$ref")
             if isinstance(ref, str):
                 return self.ref(ref, file, where)
-            return {k: self.walk(v, file, f"{where}/{k}") for k, v in node.items()}
+            # a vendor extension's value is opaque (the OpenAPI specs give $ref no meaning there):
+            # kept as written, so x-derived-objects pointing back at their parent are no cycle
+            names = where.rsplit("/", 1)[-1] in NAME_MAPS  # keys there are names, not keywords
+            return {k: copy.deepcopy(v) if str(k).startswith("x-") and not names else self.walk(v, file, f"{where}/{k}")
+                    for k, v in node.items()}
         if isinstance(node, list):
             return [self.walk(v, file, f"{where}/{i}") for i, v in enumerate(node)]
         return node
