@@ -23,6 +23,10 @@ from typing import Any
 
 import yaml
 
+from .._core.errors import SpecError
+from .._core.spec import load_spec
+from ._fuzzfake import fuzz_fake
+
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -42,10 +46,6 @@ def spec_files(folders: list[Path]) -> list[Path]:
 
 def run_one(path: Path, *, seconds: int, seed: int) -> dict[str, Any]:
     """Load, fake and fuzz one spec in this process: the row's figures."""
-    from .._core.errors import SpecError
-    from .._core.spec import load_spec
-    from ._fuzzfake import fuzz_fake
-
     row: dict[str, Any] = {"spec": str(path)}
     try:
         spec = load_spec(path)
