@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from macaron import SpecError, load_spec
+from macaron import SpecError, SpecWarning, load_spec
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -99,10 +99,15 @@ def test_duplicate_operation_id(tmp_path: Path) -> None:
         load_spec(spec_file(tmp_path, doc))
 
 
-def test_undeclared_path_parameter(tmp_path: Path) -> None:
+def test_undeclared_path_parameter_is_taken_as_a_required_string_with_a_warning(tmp_path: Path) -> None:
+    """connexion's relative_refs fixture and many hand-written specs leave ``{id}`` undeclared: the
+    spec loads, the parameter is a required string in the operation and in the served document."""
     doc = minimal({"/a/{id}": {"get": op()}})
-    with pytest.raises(SpecError, match=r"operation getThing \(GET /a/\{id\}\): path parameter \{id\} is not declared"):
-        load_spec(spec_file(tmp_path, doc))
+    with pytest.warns(SpecWarning, match=r"/a/\{id\}: path parameter \{id\} is not declared; taken as a required"):
+        spec = load_spec(spec_file(tmp_path, doc))
+    [param] = spec.operations[0].parameters
+    assert (param["name"], param["in"], param["required"], param["type"]) == ("id", "path", True, "string")
+    assert spec.document["paths"]["/a/{id}"]["get"]["parameters"] == [param]
 
 
 def test_not_swagger_2(tmp_path: Path) -> None:
@@ -206,7 +211,14 @@ def test_templates_inside_a_segment_are_path_parameters(tmp_path: Path) -> None:
     assert {o.path for o in load_spec(spec_file(tmp_path, doc)).operations} == {"/users/{id}.json", "/apps/{sid}{ext}"}
 
 
-def test_a_template_inside_a_segment_must_be_declared(tmp_path: Path) -> None:
+def test_an_undeclared_template_inside_a_segment_is_taken_as_a_string_too(tmp_path: Path) -> None:
     doc = minimal({"/apps/{sid}{ext}": {"get": op("b", parameters=[path_param("sid")])}})
-    with pytest.raises(SpecError, match=r"\(GET /apps/\{sid\}\{ext\}\): path parameter \{ext\} is not declared"):
+    with pytest.warns(SpecWarning, match=r"/apps/\{sid\}\{ext\}: path parameter \{ext\} is not declared"):
+        spec = load_spec(spec_file(tmp_path, doc))
+    assert [p["name"] for p in spec.operations[0].parameters] == ["sid", "ext"]
+
+
+def test_a_path_parameter_missing_from_the_template_is_still_refused(tmp_path: Path) -> None:
+    doc = minimal({"/apps": {"get": op("b", parameters=[path_param("sid")])}})
+    with pytest.raises(SpecError, match=r"parameter 'sid' is 'in: path' but /apps has no \{sid\}"):
         load_spec(spec_file(tmp_path, doc))

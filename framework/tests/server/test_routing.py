@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+import pytest
+import yaml
+from macaron import SpecWarning
+from macaron._local.fakes import create_fake_app
 from macaron._server.routing import endpoint_name, flask_rule
 
 from .._speckit import fake_app, service_app
@@ -121,3 +125,16 @@ def test_every_405_of_a_fake_says_which_methods_the_path_allows(tmp_path: Path) 
     assert answer.json["code"] == "METHOD_NOT_ALLOWED"
     answer = fake.post("/__fake__/ping")
     assert answer.status_code == 405 and answer.headers["Allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_an_undeclared_path_parameter_is_routed_as_a_string(tmp_path: Path) -> None:
+    """A fake of a spec whose ``{id}`` no parameter declares answers ``GET /pets/7`` (as connexion
+    does), and its served document declares the parameter it routed."""
+    spec = tmp_path / "api.yaml"
+    spec.write_text(yaml.safe_dump({"swagger": "2.0", "info": {"title": "pets", "version": "1"}, "paths": {
+        "/pets/{id}": {"get": {"responses": {"200": {"description": "a pet", "schema": {
+            "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}}}}}))
+    with pytest.warns(SpecWarning):
+        client = create_fake_app(spec).test_client()
+    answer = client.get("/pets/7")
+    assert answer.status_code == 200 and isinstance(answer.get_json()["name"], str)

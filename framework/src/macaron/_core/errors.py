@@ -37,6 +37,10 @@ class SpecError(ConfigError):
     """The spec is invalid or an operation cannot be bound; the message names where."""
 
 
+class SpecWarning(UserWarning):
+    """The spec breaks a rule the loader can work around (it says how); loading goes on."""
+
+
 class ApiError(MacaronError):
     """An error meant for the client: rendered as problem+json with ``status`` and ``code``.
 

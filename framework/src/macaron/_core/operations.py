@@ -17,8 +17,9 @@ deterministically: the operation whose path sorts first (then by method, in
 skipping names already taken. Names depend only on the set of operations, not on their order
 in the file.
 
-Path templates may sit inside a segment (``/users/{id}.json``, ``/apps/{sid}{ext}``): every
-``{name}`` of the path must be declared ``in: path``, and every such parameter must appear.
+Path templates may sit inside a segment (``/users/{id}.json``, ``/apps/{sid}{ext}``). A ``{name}``
+no parameter declares is taken as a required string (with a :class:`SpecWarning`); a parameter
+declared ``in: path`` must appear in the template.
 
 Rule: imports only :mod:`.errors` and :mod:`.refs` (``spec`` builds on this module).
 """
@@ -26,11 +27,12 @@ Rule: imports only :mod:`.errors` and :mod:`.refs` (``spec`` builds on this modu
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, SpecWarning
 from .refs import pointer_get
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
@@ -128,6 +130,7 @@ def index_operations(path: Path, doc: dict[str, Any]) -> list[Operation]:
             if op_id:
                 seen[op_id] = f"{method.upper()} {route}"
             params = _merge_parameters(path_params, [_deref(doc, p, label) for p in op.get("parameters", [])])
+            params += _implied_path_parameters(path, route, op, params)
             _check_parameters(label, route, params)
             responses = {str(k): _deref(doc, v, label) for k, v in (op.get("responses") or {}).items()}
             operations.append(
@@ -146,6 +149,24 @@ def index_operations(path: Path, doc: dict[str, Any]) -> list[Operation]:
             )
     _assign_names(operations)
     return operations
+
+
+def _implied_path_parameters(path: Path, route: str, op: dict[str, Any], params: list[dict[str, Any]]) -> list[Any]:
+    """A ``{name}`` of the path that no parameter declares (an invalid spec that connexion and
+    many hand-written specs rely on): taken as a required string, added to the operation's
+    parameters in the document too, so the docs, fakes, fuzzing and clients see the same
+    operation the router serves; a warning names it."""
+    declared = {p.get("name") for p in params if p.get("in") == "path"}
+    implied = []
+    for name in template_names(route):
+        if name not in declared:
+            implied.append({"name": name, "in": "path", "required": True, "type": "string",
+                            "description": "Not declared in the spec: taken as a string."})
+            warnings.warn(f"{path}: {route}: path parameter {{{name}}} is not declared; taken as a required string",
+                          SpecWarning, stacklevel=2)
+    if implied:
+        op["parameters"] = [*op.get("parameters", []), *implied]
+    return implied
 
 
 def _check_parameters(label: str, route: str, params: list[dict[str, Any]]) -> None:
