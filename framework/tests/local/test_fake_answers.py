@@ -64,7 +64,11 @@ def test_nested_error_objects_and_field_lists_are_filled_by_their_common_names()
     assert {d["field"] for d in error["details"]} == {"plate", "payloadKg"}
 
 
-def test_injected_faults_take_the_declared_schema_and_undeclared_errors_stay_problems(tmp_path: Path) -> None:
+def test_injected_faults_take_the_declared_schema_and_undeclared_errors_are_problems_in_a_listed_type(
+    tmp_path: Path,
+) -> None:
+    """An error the operation declares no response for is a problem body, labelled with the JSON
+    media type the operation produces (``application/json`` here), not one the spec never lists."""
     ledger = fake("ledger")
     ledger.post("/__fake__/faults", json={"operation": "listEntries", "status": 503})
     fault = ledger.get("/api/entries", headers=KEY)
@@ -75,7 +79,8 @@ def test_injected_faults_take_the_declared_schema_and_undeclared_errors_stay_pro
         "404": {"description": "none (no body)"}}}}})
     app = create_fake_app(spec).test_client()
     undeclared = app.get("/things?n=x")
-    assert undeclared.status_code == 400 and undeclared.content_type == "application/problem+json"
+    assert undeclared.status_code == 400 and undeclared.content_type == "application/json"
+    assert undeclared.get_json()["code"] == "VALIDATION_ERROR" and "/query/n" in str(undeclared.get_json())
     app.post("/__fake__/faults", json={"status": 404})
     empty = app.get("/things")
     assert empty.status_code == 404 and empty.data == b"" and "Content-Type" not in empty.headers

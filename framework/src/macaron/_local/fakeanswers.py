@@ -102,7 +102,7 @@ class Endpoint:
         missing credentials) take the response's example first. problem+json where nothing is declared."""
         found = self.response_for(error.status)
         if found is None:
-            return problem(error)
+            return self.undeclared(error)
         key, response = found
         headers = {**self._headers(response), **error.headers}
         schema = response.get("schema")
@@ -118,6 +118,17 @@ class Endpoint:
         if canned and media in examples:
             return self.render(examples[media], error.status, headers, media, schema)
         return self.render(shape.render(error, _request_id()), error.status, headers, media, schema)
+
+    def undeclared(self, error: ApiError) -> Response:
+        """``error`` where the operation declares neither its status nor ``default``: a problem
+        body, labelled problem+json unless the operation produces only other JSON types — then
+        the first of those, so the answer stays in a media type the spec lists for it."""
+        answer = problem(error)
+        produces = self.op.produces
+        json_types = [m for m in produces if is_json(m)]
+        if PROBLEM_JSON not in produces and json_types:
+            answer.headers["Content-Type"] = json_types[0]
+        return answer
 
     def respond(self, fake: Any, kwargs: dict[str, Any], req: Request) -> Response:
         """The answer of the operation's handler, checked against the spec, or the spec's own."""
