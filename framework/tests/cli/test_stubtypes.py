@@ -137,3 +137,22 @@ def test_mypy_accepts_a_3_1_stub_and_checks_calls_against_it(tmp_path: Path) -> 
     code, output = mypy(tmp_path, MISUSES, stubs=package.parent)
     failing = sorted({int(line.split(":")[1]) for line in output.splitlines() if ": error:" in line})
     assert failing == [5, 6, 7, 8, 9], output
+
+
+def test_3x_parameters_and_responses_are_typed_from_their_schemas() -> None:
+    """A 3.x parameter holds its type in ``schema``; a 3.x response in ``content``. Read from
+    the operation's fields as the 2.0 ones are (a stand-in for the normalised operation)."""
+    from types import SimpleNamespace
+
+    from macaron._cli.stubs import _result, _signature
+
+    op = SimpleNamespace(
+        parameters=[{"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "X-Trace", "in": "header", "required": True, "schema": {"type": ["string", "null"]}}],
+        responses={"200": {"description": "ok", "content": {"application/json": {"schema": {
+            "oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}]}}}},
+                   "204": {"description": "none"}, "404": {"description": "no", "content": {
+                       "application/problem+json": {"schema": {"type": "object"}}}}})
+    assert _result(TYPES, op) == "Cat | Dog | None"  # type: ignore[arg-type]
+    assert _signature(TYPES, op).startswith(  # type: ignore[arg-type]
+        "self, *, x_trace: str | None, limit: int | None = ...")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import keyword
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -101,11 +102,23 @@ def _model(types: SchemaTypes, name: str) -> Iterator[str]:
     yield f"{name}Dict = TypedDict({name + 'Dict'!r}, {{{fields}}}, total=False)"
 
 
+def _response_schema(response: Any) -> Any:
+    """A response's schema: 2.0's ``schema``, else 3.x's JSON media type's (``content``)."""
+    if not isinstance(response, dict):
+        return None
+    if response.get("schema"):
+        return response["schema"]
+    content = response.get("content")
+    media = [m for m in content if "json" in m] if isinstance(content, dict) else []
+    return (content[media[0]] or {}).get("schema") if media and isinstance(content, dict) else None
+
+
 def _result(types: SchemaTypes, op: Operation) -> str:
     out: list[str] = []
     for status, response in sorted(op.responses.items()):
         if status.isdigit() and int(status) < 400:
-            text = types.of(response.get("schema"), False) if response.get("schema") else "None"
+            schema = _response_schema(response)
+            text = types.of(schema, False) if schema else "None"
             if text not in out:
                 out.append(text)
     return " | ".join(out) or "None"
@@ -114,7 +127,7 @@ def _result(types: SchemaTypes, op: Operation) -> str:
 def _signature(types: SchemaTypes, op: Operation) -> str:
     required, optional = [], []
     for p in op.parameters:
-        text = types.of(p.get("schema") if p.get("in") == "body" else p, True)
+        text = types.of(p["schema"] if "schema" in p else p, True)  # 2.0 body and every 3.x parameter
         if p.get("required"):
             required.append(f"{python_name(p['name'])}: {text}")
         else:
