@@ -59,11 +59,13 @@ def test_the_swagger2_spec_is_todays() -> None:
 
 
 def test_a_copy_keeps_its_sources_dialect_and_swagger2_forces_2_0(tmp_path: Path, capsys: Any) -> None:
-    source(tmp_path, "mail", "port: 8002\n")  # a Swagger 2.0 service
+    mail = source(tmp_path, "mail", "port: 8002\n")  # a Swagger 2.0 service
+    (mail / "api.overlay.yaml").write_text("overlay: 1.0.0\n")  # corrects mail's spec: not the example's
     assert source_dialect(tmp_path, "mail") == "2.0"
     created = create(tmp_path, "billing", "mail")
     assert created.dialect == "2.0"
     assert yaml.safe_load((tmp_path / "services" / "billing" / "api.yaml").read_text())["swagger"] == "2.0"
+    assert not (tmp_path / "services" / "billing" / "api.overlay.yaml").exists()
     assert main(["new", "invoices", "--from", "mail", "--swagger2", "--root", str(tmp_path)]) == 0
     assert "the spec (Swagger 2.0)" in capsys.readouterr().out
     (tmp_path / "services" / "orders").mkdir()

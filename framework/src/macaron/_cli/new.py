@@ -24,6 +24,7 @@ import yaml
 
 from .._core.config import env_key
 from .._core.errors import ConfigError
+from .._core.overlay import overlays_for
 from .._core.service import Service
 from .._local.devenv import dev_environ
 from .._server.app import create_app
@@ -139,6 +140,8 @@ def _copy_source(root: Path, created: Created, source: str) -> str:
     src = root / "services" / source
     shutil.copytree(src, created.directory, ignore=_NOT_COPIED)
     spec = str(_raw(src).get("spec") or "api.yaml")
+    for overlay in overlays_for(created.directory / spec):  # they corrected the source's spec, which is reset
+        overlay.unlink()
     for path in sorted(created.directory.glob("service*.yaml")):
         text, review = rename_config(path.read_text(encoding="utf-8"), source, created.name,
                                      created.port if path.name == "service.yaml" else None,
