@@ -175,8 +175,9 @@ def serve(session: nox.Session) -> None:
 
 @shared
 def new(session: nox.Session) -> None:
-    """Start a service: ``nox -s new -- billing [--from mail]`` (a minimal spec, handler and tests;
-    with ``--from``, a proper copy of that service); then follow the next steps it prints."""
+    """Start a service: ``nox -s new -- billing [--from mail] [--swagger2]`` (a minimal spec, in
+    OpenAPI 3.1 unless ``--swagger2``, handler and tests; with ``--from``, a proper copy of that
+    service); then follow the next steps it prints."""
     if not session.posargs:
         session.error("which name? e.g. nox -s new -- billing [--from mail]")
     install(session)

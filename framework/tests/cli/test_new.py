@@ -35,9 +35,10 @@ def source(root: Path, name: str = "mail", config: str = "port: 8002\n") -> Path
 
 def test_blank_service_has_a_free_port_an_example_and_its_tests(tmp_path: Path, capsys: Any) -> None:
     source(tmp_path, "user", "port: 8001\nclients:\n  auth0: {url: 'http://127.0.0.1:8002'}\n")
-    assert main(["new", "billing", "--root", str(tmp_path)]) == 0
+    assert main(["new", "billing", "--swagger2", "--root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     directory = tmp_path / "services" / "billing"
+    assert yaml.safe_load((directory / "api.yaml").read_text())["swagger"] == "2.0"
     assert sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()) == [
         "api.yaml", "handlers.py", "service.yaml", "tests/acceptance/test_hello.py", "tests/test_service.py"]
     config = yaml.safe_load((directory / "service.yaml").read_text())

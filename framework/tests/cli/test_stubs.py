@@ -45,14 +45,14 @@ BAD = """
 """
 
 
-def mypy(tmp_path: Path, source: str) -> tuple[int, str]:
+def mypy(tmp_path: Path, source: str, stubs: Path = STUBS.parent) -> tuple[int, str]:
     path = tmp_path / "calls.py"
     path.write_text(textwrap.dedent(source))
     run = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", "--no-error-summary",
          "--cache-dir", str(ROOT / ".mypy_cache"), str(path)],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        env={**os.environ, "MYPYPATH": str(STUBS.parent)},
+        env={**os.environ, "MYPYPATH": str(stubs)},
     )
     return run.returncode, run.stdout + run.stderr
 

@@ -192,11 +192,13 @@ def _new_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", help="the new service's name: lower-case letters, digits and '-', e.g. billing")
     p.add_argument("--from", dest="source", default=None, metavar="SERVICE",
                    help="copy this service (its config, modules, infra) instead of starting blank")
+    p.add_argument("--swagger2", action="store_true",
+                   help="write the example spec in Swagger 2.0 (default: OpenAPI 3.1; a copy: its source's dialect)")
     p.add_argument("--root", default=".", help="the monorepo root (holding services/)")
 
 
 def _new(a: argparse.Namespace) -> int:
-    return run_new(Path(a.root), a.name, a.source)
+    return run_new(Path(a.root), a.name, a.source, swagger2=a.swagger2)
 
 
 def _deploy_args(p: argparse.ArgumentParser) -> None:

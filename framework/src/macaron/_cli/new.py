@@ -1,7 +1,9 @@
 """``macaron new <name> [--from <service>]`` (``nox -s new``): start a service.
 
-Blank: a ``service.yaml`` with a free port, and the example of :mod:`._skeleton` (one endpoint,
-its handler, a unit and an acceptance test). ``--from mail`` copies ``services/mail`` properly:
+Blank: a ``service.yaml`` with a free port, and the example of :mod:`.skeleton` (one endpoint,
+its handler, a unit and an acceptance test), its spec in OpenAPI 3.1, or Swagger 2.0 with
+``--swagger2``. A copy's example spec is in its source's dialect (a Swagger 2.0 service's copy
+stays 2.0), or 2.0 with ``--swagger2``. ``--from mail`` copies ``services/mail`` properly:
 everything but its tests and local data; ``name:`` dropped and ``port:`` set to a free port in
 ``service.yaml``; the source's name replaced where it names the service (comments of the
 ``service*.yaml`` files, and ``infra/mail/`` copied to ``infra/<name>/`` only when it exists);
@@ -22,6 +24,7 @@ import yaml
 
 from .._core.config import env_key
 from .._core.errors import ConfigError
+from .._core.overlay import overlays_for
 from .._core.service import Service
 from .._local.devenv import dev_environ
 from .._server.app import create_app
@@ -44,6 +47,7 @@ class Created:
     port: int
     source: str | None = None
     infra: Path | None = None
+    dialect: str = "3.1"  # of the example spec: "3.1" or "2.0" (skeleton.DIALECTS)
     kept: list[str] = field(default_factory=list)  # the source's other files, copied as they are
     review: list[str] = field(default_factory=list)  # config lines still naming the source
 
@@ -136,6 +140,8 @@ def _copy_source(root: Path, created: Created, source: str) -> str:
     src = root / "services" / source
     shutil.copytree(src, created.directory, ignore=_NOT_COPIED)
     spec = str(_raw(src).get("spec") or "api.yaml")
+    for overlay in overlays_for(created.directory / spec):  # they corrected the source's spec, which is reset
+        overlay.unlink()
     for path in sorted(created.directory.glob("service*.yaml")):
         text, review = rename_config(path.read_text(encoding="utf-8"), source, created.name,
                                      created.port if path.name == "service.yaml" else None,
@@ -156,11 +162,25 @@ def _copy_source(root: Path, created: Created, source: str) -> str:
     return spec
 
 
-def create(root: Path, name: str, source: str | None = None) -> Created:
-    """Make ``services/<name>`` (and ``infra/<name>``); raise :class:`ConfigError` leaving nothing behind."""
+def source_dialect(root: Path, source: str) -> str:
+    """The dialect of ``services/<source>``'s spec: ``"2.0"`` for Swagger 2.0, else ``"3.1"``."""
+    spec = root / "services" / source / str(_raw(root / "services" / source).get("spec") or "api.yaml")
+    try:
+        document = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return "3.1"
+    return "2.0" if isinstance(document, dict) and str(document.get("swagger")) == "2.0" else "3.1"
+
+
+def create(root: Path, name: str, source: str | None = None, *, swagger2: bool = False) -> Created:
+    """Make ``services/<name>`` (and ``infra/<name>``); raise :class:`ConfigError` leaving nothing behind.
+
+    The example spec is OpenAPI 3.1, or Swagger 2.0 when ``swagger2`` or when ``source`` is 2.0."""
     root = root.resolve()
     check_name(root, name, source)
-    created = Created(name=name, directory=root / "services" / name, port=free_service_port(root), source=source)
+    dialect = "2.0" if swagger2 or (source is not None and source_dialect(root, source) == "2.0") else "3.1"
+    created = Created(name=name, directory=root / "services" / name, port=free_service_port(root), source=source,
+                      dialect=dialect)
     key = env_key(name)
     try:
         if source is None:
@@ -170,7 +190,7 @@ def create(root: Path, name: str, source: str | None = None) -> Created:
             spec = "api.yaml"
         else:
             spec = _copy_source(root, created, source)
-        for relative, text in _skeleton.files(name, created.port, key, spec).items():
+        for relative, text in _skeleton.files(name, created.port, key, spec, dialect).items():
             (created.directory / relative).parent.mkdir(parents=True, exist_ok=True)
             (created.directory / relative).write_text(text, encoding="utf-8")
         _check_loads(root, created.directory)
@@ -202,7 +222,8 @@ def summary(root: Path, created: Created) -> str:
     rel, name, src = created.directory.relative_to(root).as_posix(), created.name, created.source
     lines = [f"Created service {name!r} in {rel}" + (f" (from {src})" if src else "") + f", on port {created.port}:"]
     made = [(f"{rel}/service.yaml", "its config" + (f", copied from {src}" if src else "")),
-            (f"{rel}/api.yaml", f"the spec: one example endpoint, {_skeleton.EXAMPLE}"),
+            (f"{rel}/api.yaml", f"the spec ({_skeleton.DIALECT_NAMES[created.dialect]}): one example endpoint, "
+                                f"{_skeleton.EXAMPLE}"),
             (f"{rel}/handlers.py", "its handler"),
             (f"{rel}/tests/", "a unit test and an acceptance test (this_service names the service)")]
     if created.infra is not None:
@@ -220,7 +241,7 @@ def summary(root: Path, created: Created) -> str:
     return "\n".join(lines)
 
 
-def run_new(root: Path, name: str, source: str | None = None) -> int:
+def run_new(root: Path, name: str, source: str | None = None, *, swagger2: bool = False) -> int:
     root = root.resolve()
-    print(summary(root, create(root, name, source)))
+    print(summary(root, create(root, name, source, swagger2=swagger2)))
     return 0

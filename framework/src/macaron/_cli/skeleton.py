@@ -1,6 +1,10 @@
 """The files of a new service (``macaron new``): one example endpoint, its handler, a unit test
 and an acceptance test. ``$name``, ``$title``, ``$key`` and ``$port`` are filled in; the tests
 name their service through ``this_service``, so they keep working in a copied directory.
+
+The spec is OpenAPI 3.1 (:data:`API_YAML_31`) unless Swagger 2.0 is asked for (:data:`API_YAML`,
+``macaron new --swagger2``); the two declare the same: one operation bound to its handler by
+``operationId``, the ``Hello`` schema, and a ``bearer`` scheme (a JWT in ``Authorization``).
 """
 
 from __future__ import annotations
@@ -52,6 +56,50 @@ definitions:
     properties:
       message: {type: string}
 """
+
+API_YAML_31 = """\
+openapi: 3.1.0
+info:
+  title: $title service
+  version: 0.1.0
+  description: |
+    Start here: declare each operation with an operationId, then write the function of that
+    name in handlers.py. `nox -s serve -- $name --reload` serves it and reloads on changes.
+paths:
+  /v1/hello/{name}:
+    get:
+      operationId: hello
+      summary: An example endpoint; replace it with your own.
+      tags: [$name]
+      parameters:
+        - name: name
+          in: path
+          required: true
+          schema: {type: string, minLength: 1, maxLength: 40}
+      responses:
+        "200":
+          description: A greeting.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Hello'}
+        "400": {description: "VALIDATION_ERROR: the name is longer than 40 characters."}
+components:
+  securitySchemes:
+    bearer:
+      type: http
+      scheme: bearer
+      bearerFormat: JWT
+      description: "An operation requires a token with `security: [{bearer: []}]` (docs/security.md)."
+  schemas:
+    Hello:
+      type: object
+      additionalProperties: false
+      required: [message]
+      properties:
+        message: {type: string}
+"""
+DIALECTS = {"3.1": API_YAML_31, "2.0": API_YAML}  # the spec of a new service, by dialect
+DIALECT_NAMES = {"3.1": "OpenAPI 3.1", "2.0": "Swagger 2.0"}
 
 HANDLERS = '''\
 """Handlers of the $name service: one function per operationId of api.yaml.
@@ -112,10 +160,11 @@ def render(text: str, name: str, port: int, key: str) -> str:
     return Template(text).safe_substitute(name=name, title=title, key=key, port=str(port))
 
 
-def files(name: str, port: int, key: str, spec: str = "api.yaml") -> dict[str, str]:
-    """``{path relative to the service directory: text}`` of the example (not service.yaml)."""
+def files(name: str, port: int, key: str, spec: str = "api.yaml", dialect: str = "3.1") -> dict[str, str]:
+    """``{path relative to the service directory: text}`` of the example (not service.yaml), its
+    spec in ``dialect`` (``"3.1"`` or ``"2.0"``)."""
     return {
-        spec: render(API_YAML, name, port, key),
+        spec: render(DIALECTS[dialect], name, port, key),
         "handlers.py": render(HANDLERS, name, port, key),
         "tests/test_service.py": render(UNIT_TEST, name, port, key),
         "tests/acceptance/test_hello.py": render(ACCEPTANCE_TEST, name, port, key),

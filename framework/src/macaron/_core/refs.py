@@ -11,6 +11,9 @@ Files are read as JSON would have them, which is what a Swagger document is: eve
 key is the text written (``200:`` is the status ``"200"``, not the int 200; a property
 ``on:`` is ``"on"``, not True) and a date is its text (``example: 2024-05-01``). A key that
 is itself a list or a mapping is refused naming the file and the line.
+
+Each file is read with the OpenAPI Overlays beside it applied (``X.overlay.yaml`` for ``X.yaml``:
+:mod:`.overlay`), and those overlay files count among the files read.
 """
 
 from __future__ import annotations
@@ -107,7 +110,9 @@ class RefResolver:
 
     def load(self, path: Path) -> Any:
         if path not in self.docs:
-            self.docs[path] = read_yaml_document(path)
+            from .overlay import overlaid  # here, as .overlay imports this module
+
+            self.docs[path] = overlaid(read_yaml_document(path), path, self.docs)  # X.overlay.yaml applied
         return self.docs[path]
 
     def resolve(self) -> dict[str, Any]:

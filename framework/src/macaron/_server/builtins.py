@@ -6,21 +6,21 @@ The served spec also declares the error responses the framework itself produces
 (400 for bad input, 413/415 for bodies, 500) with the ``Problem`` schema, so what a
 client reads in ``/api.json`` is what it can receive; an operation declaring ``default`` is left
 as written (its errors are answered as ``default`` declares, see :mod:`.responses`).
+The ``/docs`` page itself (Swagger UI 5, offline) is built by :mod:`.docs`.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from html import escape
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .._core.errors import PROBLEM_JSON
 from .authroutes import annotate_spec, auth_routes
+from .docs import register_docs
 
 if TYPE_CHECKING:
     from .._core.service import Service
@@ -147,49 +147,14 @@ def _declare_problem_media_type(doc: dict[str, Any]) -> None:
                 op["produces"] = [*produces, PROBLEM_JSON]
 
 
-_DOCS_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title} — API docs</title>
-<link rel="stylesheet" href="{root}/docs/static/swagger-ui.css">
-<link rel="icon" type="image/png" href="{root}/docs/static/favicon-32x32.png">
-</head>
-<body>
-<div id="swagger-ui"></div>
-<script src="{root}/docs/static/swagger-ui-bundle.js"></script>
-<script>
-window.ui = SwaggerUIBundle({{url: "{root}/api.json", dom_id: "#swagger-ui", deepLinking: true}});
-</script>
-</body>
-</html>
-"""
-
-
-# What the /docs page loads (and the source maps of the two big files); nothing else of the bundle is
-# served: its stock index.html and oauth2-redirect.html are pages of their own, which /docs does not use.
-DOCS_ASSETS = frozenset(
-    {"swagger-ui.css", "swagger-ui.css.map", "swagger-ui-bundle.js", "swagger-ui-bundle.js.map",
-     "favicon-32x32.png", "favicon-16x16.png"}
-)
-
-
-def _swagger_ui_dir() -> Path:
-    import swagger_ui_bundle
-
-    return Path(swagger_ui_bundle.swagger_ui_path)
-
-
 def register_builtins(app: Flask, service: Service, spec_bytes: bytes, metrics_registry: Any) -> None:
     """Add the built-in routes to ``app`` (at the root, whatever the spec's basePath)."""
-    ui_dir = _swagger_ui_dir()
     version_body = {
         "name": service.name,
         "version": service.version,
         "env": service.config.env,
         "apis": service.apis,
     }
-    title = escape(str(service.spec.document.get("info", {}).get("title", service.name)))
 
     def ping() -> Response:
         return Response(json.dumps(service.health()), mimetype="application/json")
@@ -203,26 +168,14 @@ def register_builtins(app: Flask, service: Service, spec_bytes: bytes, metrics_r
     def metrics() -> Response:
         return Response(generate_latest(metrics_registry), mimetype=CONTENT_TYPE_LATEST)
 
-    def docs() -> Response:
-        root = escape(request.script_root)
-        return Response(_DOCS_PAGE.format(title=title, root=root), mimetype="text/html")
-
-    def docs_static(filename: str) -> Response:
-        from flask import send_from_directory
-        from werkzeug.exceptions import NotFound
-
-        if filename not in DOCS_ASSETS:
-            raise NotFound()
-        return send_from_directory(ui_dir, filename, max_age=86400)
-
     for rule, endpoint, view in (
         ("/ping", "builtin.ping", ping),
         ("/version", "builtin.version", version),
         ("/api.json", "builtin.api_json", api_json),
         ("/metrics", "builtin.metrics", metrics),
-        ("/docs", "builtin.docs", docs),
-        ("/docs/", "builtin.docs_slash", docs),
-        ("/docs/static/<path:filename>", "builtin.docs_static", docs_static),
         *auth_routes(service, version_body),
     ):
         app.add_url_rule(rule, endpoint, view, methods=["GET"])
+    info = service.spec.document.get("info")
+    title = str(info.get("title") or service.name) if isinstance(info, dict) else service.name
+    register_docs(app, {"info": {"title": title}})  # Swagger UI reads the document itself from /api.json
