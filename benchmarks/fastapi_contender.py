@@ -16,7 +16,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench_service"))
 
-from data import thing  # noqa: E402
+from data import thing
 
 
 class Owner(BaseModel):

@@ -97,8 +97,9 @@ def server_argv(contender: str, port: int, threads: int = 4) -> list[str]:
     gunicorn = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1", "--chdir", str(HERE),
                 "--log-level", "warning", "--threads", str(threads)]
     if server in ("front", "gunicorn", "gthread", "gevent", "uvicorn-worker"):
-        worker = {"front": "macaron._server.frontworker.FrontWorker", "gunicorn": "macaron._server.edge.ProblemThreadWorker",
-                  "gthread": "gthread", "gevent": "gevent", "uvicorn-worker": "uvicorn.workers.UvicornWorker"}[server]
+        worker = {"front": "macaron._server.frontworker.FrontWorker",
+                  "gunicorn": "macaron._server.edge.ProblemThreadWorker", "gthread": "gthread", "gevent": "gevent",
+                  "uvicorn-worker": "uvicorn.workers.UvicornWorker"}[server]
         return [*gunicorn, "-k", worker, target]
     if server == "granian":
         return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),

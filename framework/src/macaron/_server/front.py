@@ -227,7 +227,7 @@ class Front:
         deadline = time.monotonic() + self.limits.graceful_timeout
         while self.connections and time.monotonic() < deadline:
             for conn in list(self.connections):
-                if conn.state == 0 and not conn.loud and conn.closing is None:  # idle between requests
+                if conn.state == 0 and conn.closing is None:  # idle, or a head not yet complete: no request in hand
                     conn.close()
             await asyncio.sleep(0.05)
         for conn in list(self.connections):

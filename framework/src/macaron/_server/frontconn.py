@@ -72,6 +72,7 @@ class Connection(asyncio.Protocol):
         self.drained = 0  # bytes thrown away while closing
         self.closing: float | None = None
         self.paused = False
+        self.eof = False  # the client has closed its side
         self.writable = threading.Event()
         self.writable.set()
         self.environ: dict[str, Any] = front.base
@@ -110,6 +111,7 @@ class Connection(asyncio.Protocol):
             self.close()
         elif self.state == BODY:
             self.refuse(HttpRefusal(400, "the request body was cut short", "MALFORMED_BODY"))
+        self.eof = True
         return True  # keep our side open: an answer being prepared still goes out
 
     def data_received(self, data: bytes) -> None:
@@ -165,7 +167,8 @@ class Connection(asyncio.Protocol):
             self._start_body(rest)
         elif head.length:
             if limit is not None and head.length > limit:  # refused from the length alone, before a read
-                self.discard = -1 if head.expect_continue else head.length
+                # (a client that waits for 100 Continue may never send it; one past the drain's bound is cut off)
+                self.discard = -1 if head.expect_continue or head.length > LINGER_BYTES else head.length
                 if rest:
                     rest = self._discarded(rest)
                 self.buf = bytearray(rest)
@@ -270,7 +273,9 @@ class Connection(asyncio.Protocol):
         if data:
             self.transport.write(data)
         self.head = None
-        if not keep_alive:
+        if self.eof:
+            self.close()
+        elif not keep_alive:
             self.close(linger=True)
         elif self.discard:
             self.state, self.deadline, self.loud = LINGER, time.monotonic() + LINGER_SECONDS, False
