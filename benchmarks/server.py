@@ -212,11 +212,14 @@ def measure(
     seconds: int,
     connections: int = 8,
     envs: dict[str, dict[str, str]] | None = None,
+    after: Any = None,
 ) -> dict[str, dict[str, dict[str, list[float]]]]:
-    """Per contender and endpoint: requests/s and worker CPU µs per request, one entry per round.
+    """Per contender and endpoint: requests/s, worker CPU µs per request and wrk's p50/p99 latency,
+    one entry per round.
 
     ``envs`` adds environment variables per contender name (for experiments); a name
-    ``label=contender`` runs ``contender`` under that label.
+    ``label=contender`` runs ``contender`` under that label. ``after``, when given, is called with
+    ``{name: (base URL, worker pid)}`` once the rounds are done, before the servers stop.
     """
     require_wrk()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
@@ -224,7 +227,7 @@ def measure(
             f'wrk.method = "POST"\nwrk.body = {json.dumps(POST_BODY)}\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
-    results = {c: {"get": {"rps": [], "cpu_us": []}, "post": {"rps": [], "cpu_us": []}} for c in contenders}
+    results = {c: {k: {"rps": [], "cpu_us": [], "p50_ms": [], "p99_ms": []} for k in ("get", "post")} for c in contenders}
     running: dict[str, tuple[subprocess.Popen[bytes], str, int]] = {}
     try:
         for name in contenders:
@@ -240,9 +243,13 @@ def measure(
                 for name in order:
                     pid = running[name][2]
                     before = cpu_seconds(pid)
-                    rps, count = wrk(urls[name][kind], seconds, connections, lua.name if kind == "post" else None)
-                    results[name][kind]["rps"].append(rps)
-                    results[name][kind]["cpu_us"].append(round((cpu_seconds(pid) - before) / count * 1e6, 1))
+                    out = wrk_run(urls[name][kind], seconds, connections, lua.name if kind == "post" else None)
+                    results[name][kind]["rps"].append(out["rps"])
+                    results[name][kind]["cpu_us"].append(round((cpu_seconds(pid) - before) / out["requests"] * 1e6, 1))
+                    results[name][kind]["p50_ms"].append(out["p50_ms"])
+                    results[name][kind]["p99_ms"].append(out["p99_ms"])
+        if after is not None:
+            after({name: (base, pid) for name, (_, base, pid) in running.items()})
     finally:
         for proc, _, _ in running.values():
             stop(proc)
