@@ -227,7 +227,8 @@ def measure(
             f'wrk.method = "POST"\nwrk.body = {json.dumps(POST_BODY)}\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
-    results = {c: {k: {"rps": [], "cpu_us": [], "p50_ms": [], "p99_ms": []} for k in ("get", "post")} for c in contenders}
+    fields = ("rps", "cpu_us", "p50_ms", "p99_ms")
+    results = {c: {k: {f: [] for f in fields} for k in ("get", "post")} for c in contenders}
     running: dict[str, tuple[subprocess.Popen[bytes], str, int]] = {}
     try:
         for name in contenders:

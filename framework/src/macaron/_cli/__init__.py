@@ -45,7 +45,8 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                         "(docs/benchmarks.md compares them)")
     p.add_argument("--header-timeout", type=float, default=10.0,
                    help="seconds a request head may take from its first byte before a 408 (front only)")
-    p.add_argument("--max-connections", type=int, default=1000, help="open connections per worker (front only)")
+    p.add_argument("--max-connections", type=int, default=4096,
+                   help="open connections per worker, slow ones included (gunicorn's worker_connections)")
     p.add_argument("--reload", action="store_true", help="dev server reloading on code and spec changes")
     p.add_argument("--on-load-error", choices=("exit", "503"), default="exit",
                    help="503: when the service does not load, answer every request 503 naming the error (dev)")

@@ -130,7 +130,7 @@ def serve(
     keepalive: int | None = None,
     server: str = DEFAULT_SERVER,
     header_timeout: float = DEFAULT_HEADER_TIMEOUT,
-    max_connections: int = 1000,
+    max_connections: int = 4096,
 ) -> None:
     """Serve the service in ``directory`` until interrupted."""
     reloader_child = reload and os.environ.get("WERKZEUG_RUN_MAIN") == "true"

@@ -35,6 +35,7 @@ from typing import Any
 from .frontconn import Connection
 from .http11 import HttpRefusal, refusal, response_head
 
+DEFAULT_MAX_CONNECTIONS = 4096  # open connections per worker (each a socket and a few KB; slow ones included)
 STREAM_AT = 1024 * 1024  # an answer longer than this is sent as it is produced, not gathered first
 _NO_BODY = ("1", "204", "304")
 _HOP = {"connection", "content-length", "transfer-encoding", "keep-alive"}
@@ -49,7 +50,7 @@ class Limits:
     body_timeout: float = 30.0
     keepalive: float = 5.0
     max_body: int | None = None
-    max_connections: int = 1000
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
     graceful_timeout: float = 30.0
 
 

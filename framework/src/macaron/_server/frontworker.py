@@ -15,6 +15,7 @@ forks (gunicorn's settings have no place for them); limits that belong to the se
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -25,9 +26,10 @@ from typing import Any
 from gunicorn.workers.base import Worker  # type: ignore[import-untyped]
 
 from .body import BODY_TIMEOUT
-from .front import Front, Limits
+from .front import DEFAULT_MAX_CONNECTIONS, Front, Limits
 
-#: Set by ``serve.py`` before gunicorn forks: ``header_timeout``, ``max_connections``.
+#: Set by ``serve.py`` before gunicorn forks: ``header_timeout`` (``max_connections`` is gunicorn's
+#: ``worker_connections``).
 OPTIONS: dict[str, Any] = {}
 
 
@@ -48,7 +50,7 @@ def limits_for(app: Any, *, threads: int, keepalive: float, graceful_timeout: fl
     max_body = getattr(app, "config", {}).get("MAX_CONTENT_LENGTH")
     return Limits(threads=threads, keepalive=keepalive, graceful_timeout=graceful_timeout,
                   header_timeout=header_timeout if header_timeout is not None else OPTIONS.get("header_timeout", 10.0),
-                  max_connections=max_connections or OPTIONS.get("max_connections", 1000),
+                  max_connections=max_connections or OPTIONS.get("max_connections", DEFAULT_MAX_CONNECTIONS),
                   body_timeout=float(body_timeout), max_body=int(max_body) if max_body else None)
 
 
@@ -84,7 +86,7 @@ class FrontWorker(Worker):  # type: ignore[misc]
         cfg = self.cfg
         limits = limits_for(self.wsgi, threads=cfg.threads, keepalive=cfg.keepalive,
                             graceful_timeout=cfg.graceful_timeout,
-                            max_connections=cfg.worker_connections if cfg.worker_connections != 1000 else None)
+                            max_connections=cfg.worker_connections)
         front = Front(self.wsgi, limits, multiprocess=cfg.workers > 1, log=self.log)
 
         def graceful() -> None:
@@ -124,7 +126,7 @@ def serve_forever(app: Any, sock: socket.socket, *, threads: int = 8, keepalive:
     asyncio.set_event_loop(loop)
     stopped = asyncio.Event()
     front = Front(app, limits_for(app, threads=threads, keepalive=keepalive, graceful_timeout=5.0,
-                                  header_timeout=header_timeout))
+                                  header_timeout=header_timeout), log=logging.getLogger("macaron.front"))
     if threading.current_thread() is threading.main_thread():  # elsewhere (the dev reloader's thread) the
         # process's end ends the front
         for sig in (signal.SIGTERM, signal.SIGINT):

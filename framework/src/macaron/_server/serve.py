@@ -119,14 +119,14 @@ DEFAULT_HEADER_TIMEOUT = 10.0  # seconds a request head may take from its first 
 
 def run(service: Service, *, host: str, port: int, workers: int = 1, threads: int = 8,
         keepalive: int = DEFAULT_KEEPALIVE, server: str = DEFAULT_SERVER,
-        header_timeout: float = DEFAULT_HEADER_TIMEOUT, max_connections: int = 1000) -> None:
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT, max_connections: int = 4096) -> None:
     """Serve a loaded ``service`` under gunicorn's arbiter with ``server``'s workers until interrupted."""
     if server not in SERVERS:
         raise ConfigError(f"unknown server {server!r}; choose from {', '.join(SERVERS)}")
     if server == "front":
         from . import frontworker  # imported only when chosen: it pulls in asyncio and uvloop
 
-        frontworker.OPTIONS.update(header_timeout=header_timeout, max_connections=max_connections)
+        frontworker.OPTIONS.update(header_timeout=header_timeout)
     _gunicorn(
         create_app(service),
         {
