@@ -102,11 +102,14 @@ def main(argv: list[str] | None = None) -> int:
         server.require_wrk()  # before anything else: say at once what is missing
     results: dict[str, Any] = {"machine": machine(), "quick": quick, "raw": {}}
     if servers & wanted:
-        contenders = ["macaron", "flask"] + (["connexion"] if "server_vs_connexion" in wanted else [])
+        # flask@front: bare Flask on macaron's server too, so the framework's own cost is read apart from the server's
+        contenders = ["macaron", "flask", "flask@front"] + (["connexion"] if "server_vs_connexion" in wanted else [])
         contenders += ["fastapi"] if "server_vs_fastapi" in wanted else []
         raw = server.measure(contenders, rounds=3 if quick else 10, seconds=2 if quick else 3)
         results["raw"]["server"] = raw
         results["server_vs_flask"] = server.ratio(raw, "macaron", "flask")
+        same = server.ratio(raw, "macaron", "flask@front")
+        results["server_vs_flask"].update(same_server_get=same["get"], same_server_post=same["post"])
         for other in ("connexion", "fastapi"):
             if other in contenders:
                 results[f"server_vs_{other}"] = server.ratio(raw, "macaron", other)

@@ -129,6 +129,15 @@ def test_pipelined_requests_are_answered_in_order_on_one_connection(base: str) -
     assert json.loads(answers[2][2])["id"] == 3 and answers[2][1]["x-request-id"] == "pipelined-3"
 
 
+def test_a_client_that_closes_its_side_gets_every_answer_then_the_close(base: str) -> None:
+    with socket.create_connection(("127.0.0.1", _port(base)), timeout=30) as sock:
+        sock.sendall(b"GET /items/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /items/2 HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        pending = bytearray()
+        assert [_read_answer(sock, pending)[0] for _ in range(2)] == [200, 200]
+        assert not pending and sock.recv(100) == b""  # then the server closes too
+
+
 def test_expect_100_continue_gets_its_interim_answer(base: str) -> None:
     item = b'{"name": "lamp", "price": 2}'
     with socket.create_connection(("127.0.0.1", _port(base)), timeout=30) as sock:

@@ -107,7 +107,7 @@ class Connection(asyncio.Protocol):
     def eof_received(self) -> bool:
         if self.closing is not None:  # the client read our last answer and is done too
             self.transport.close()
-        elif self.state in (HEAD, LINGER) and not self.buf:
+        elif self.state in (HEAD, LINGER):  # nothing, or only the start of a head, that could still be answered
             self.close()
         elif self.state == BODY:
             self.refuse(HttpRefusal(400, "the request body was cut short", "MALFORMED_BODY"))
@@ -273,9 +273,7 @@ class Connection(asyncio.Protocol):
         if data:
             self.transport.write(data)
         self.head = None
-        if self.eof:
-            self.close()
-        elif not keep_alive:
+        if not keep_alive:
             self.close(linger=True)
         elif self.discard:
             self.state, self.deadline, self.loud = LINGER, time.monotonic() + LINGER_SECONDS, False
@@ -283,6 +281,9 @@ class Connection(asyncio.Protocol):
             self._next()
 
     def _next(self) -> None:
+        if self.eof and not self.buf:  # the client is done sending, and every request it sent is answered
+            self.close()
+            return
         self.state, self.loud = HEAD, False
         self.deadline = time.monotonic() + self.front.limits.keepalive
         if self.paused:
