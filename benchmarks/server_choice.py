@@ -68,9 +68,11 @@ def _on_wrk_cpu() -> Any:
     return before
 
 
-def measure(quick: bool, names: list[str]) -> dict[str, Any]:
+def measure(quick: bool, names: list[str], siege_only: bool = False) -> dict[str, Any]:
     contenders = [f"macaron@{n}" for n in names]
     rounds, seconds = (3, 2) if quick else (6, 3)
+    if siege_only:
+        rounds = 1  # one short round, for the table's shape; the siege is what is measured
     extra: dict[str, Any] = {}
 
     def after(running: dict[str, tuple[str, int]]) -> None:
@@ -79,13 +81,14 @@ def measure(quick: bool, names: list[str]) -> dict[str, Any]:
         for name, (base, _) in running.items():
             restore = _on_wrk_cpu()
             try:
-                result = siege(base, heads=250, bodies=250, seconds=15 if quick else 30, path=server.GET_PATH)
+                result = siege(base, heads=250, bodies=250, seconds=15 if quick else 30, path=server.GET_PATH,
+                               body_path="/things")
             finally:
                 os.sched_setaffinity(0, restore)
             extra[name]["siege"] = result.figures()
 
     c8 = server.measure(contenders, rounds, seconds, 8, after=after)
-    c64 = server.measure(contenders, rounds, seconds, 64)
+    c64 = c8 if siege_only else server.measure(contenders, rounds, seconds, 64)
     out: dict[str, Any] = {"quick": quick, "loadavg": os.getloadavg(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
                            "candidates": {}}
     for name in contenders:
@@ -123,9 +126,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="*", default=CANDIDATES, choices=CANDIDATES)
+    parser.add_argument("--siege-only", action="store_true", help="one short wrk round; the probes and sieges in full")
     args = parser.parse_args()
     server.require_wrk()
-    out = measure(args.quick, args.only)
+    out = measure(args.quick, args.only, args.siege_only)
     (HERE / "server_choice.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
     print(table(out))
     print(f"\nload average at the end: {os.getloadavg()}; written to {HERE / 'server_choice.json'}")

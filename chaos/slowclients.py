@@ -22,8 +22,8 @@ import requests
 from .harness import Chaos, require
 
 HEAD_TRICKLE = b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
-BODY_HEAD = (b"POST /v1/users HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-             b"Content-Length: 1000\r\n\r\n")
+BODY_HEAD = ("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             "Content-Length: 1000\r\n\r\n")
 
 
 @dataclass
@@ -114,11 +114,12 @@ async def _ordinary(host: str, port: int, path: str, until: float, timeout: floa
 
 
 async def _siege(host: str, port: int, heads: int, bodies: int, seconds: float, interval: float,
-                 clients: int, path: str, timeout: float) -> Siege:
+                 clients: int, path: str, timeout: float, body_path: str) -> Siege:
     result, open_now = Siege(), [0]
     until = time.monotonic() + seconds
     slow = [_slow(host, port, HEAD_TRICKLE, b"abcdefgh", until, interval, result, open_now) for _ in range(heads)]
-    slow += [_slow(host, port, BODY_HEAD, b'{"x": 1}', until, interval, result, open_now) for _ in range(bodies)]
+    body_head = BODY_HEAD.format(path=body_path).encode()
+    slow += [_slow(host, port, body_head, b'{"x": 1}', until, interval, result, open_now) for _ in range(bodies)]
     tasks = [asyncio.ensure_future(s) for s in slow]
     await asyncio.sleep(min(2.0, seconds / 4))  # the ramp: every slow socket connects first
     ordinary = [asyncio.ensure_future(_ordinary(host, port, path, until, timeout, result)) for _ in range(clients)]
@@ -130,12 +131,14 @@ async def _siege(host: str, port: int, heads: int, bodies: int, seconds: float, 
 
 
 def siege(url: str, *, heads: int, bodies: int, seconds: float, interval: float = 2.0, clients: int = 4,
-          path: str = "/ping", timeout: float = 5.0) -> Siege:
-    """``heads`` sockets trickling headers and ``bodies`` trickling bodies at ``url`` for ``seconds``,
-    while ``clients`` ordinary clients GET ``path`` one after another (each a new connection)."""
+          path: str = "/ping", timeout: float = 5.0, body_path: str = "/v1/users") -> Siege:
+    """``heads`` sockets trickling headers and ``bodies`` trickling a body to ``body_path`` (an
+    operation that reads one: an app that answers before reading, a 404, would not be held) at
+    ``url`` for ``seconds``, while ``clients`` ordinary clients GET ``path`` one after another
+    (each a new connection)."""
     host, port = url.split("//", 1)[1].rsplit(":", 1)
     raise_fd_limit(heads + bodies + clients + 256)
-    return asyncio.run(_siege(host, int(port), heads, bodies, seconds, interval, clients, path, timeout))
+    return asyncio.run(_siege(host, int(port), heads, bodies, seconds, interval, clients, path, timeout, body_path))
 
 
 def _settled(url: str, within: float = 60.0) -> None:
