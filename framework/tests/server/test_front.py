@@ -152,6 +152,35 @@ def test_expect_100_continue_gets_its_interim_answer(base: str) -> None:
         assert _read_answer(sock, pending)[0] == 201
 
 
+def test_an_answer_past_a_megabyte_is_streamed_whole_and_head_gets_no_body(base: str) -> None:
+    """swagger-ui-bundle.js (1.06 MB) is past the front's STREAM_AT: sent as the app produces it."""
+    import swagger_ui_bundle
+
+    expected = (Path(swagger_ui_bundle.swagger_ui_path) / "swagger-ui-bundle.js").read_bytes()
+    assert len(expected) > 1024 * 1024
+    with requests.Session() as session:
+        got = session.get(f"{base}/docs/static/swagger-ui-bundle.js", timeout=30)
+        assert got.status_code == 200 and got.content == expected
+        head = session.head(f"{base}/docs/static/swagger-ui-bundle.js", timeout=30)
+        assert head.status_code == 200 and head.content == b""
+        assert int(head.headers["Content-Length"]) == len(expected)
+        assert session.get(f"{base}/items/1", timeout=10).status_code == 200  # the connection is still in step
+
+
+def test_connections_past_the_limit_get_a_503_problem(tmp_path: Path) -> None:
+    port = free_port()
+    with macaron("serve", str(_shop(tmp_path)), "--port", str(port), "--max-connections", "3") as proc:
+        wait_for(f"http://127.0.0.1:{port}/ping", proc)
+        held = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(3)]
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as extra:
+                status, headers, body = _read_answer(extra)
+            assert_problem_bytes(status, headers, body, 503)
+        finally:
+            for sock in held:
+                sock.close()
+
+
 NAP_SPEC = {
     "swagger": "2.0", "info": {"title": "nap", "version": "1"}, "produces": ["application/json"],
     "paths": {"/nap": {"get": {"operationId": "nap", "parameters": [
