@@ -103,8 +103,8 @@ def _gunicorn(app: Flask, options: dict[str, Any]) -> None:
 #: Seconds an idle client connection stays open. Behind a load balancer that keeps connections to
 #: its targets (the ALB: 60 s idle timeout), this must be longer than the balancer's, or the balancer
 #: sends a request on a connection gunicorn is closing and answers it with a 502 (AWS's guidance for
-#: ALB targets); infra/defaults sets WEB_KEEPALIVE=75. gthread parks idle connections in a selector,
-#: so a long keep-alive costs no thread.
+#: ALB targets); infra/defaults sets WEB_KEEPALIVE=75. Both servers park idle connections (the front
+#: on its event loop, gthread in a selector), so a long keep-alive costs no thread.
 DEFAULT_KEEPALIVE = 5
 
 
