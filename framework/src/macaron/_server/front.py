@@ -156,7 +156,8 @@ class Front:
             if close is not None:
                 close()
         status, headers = started
-        keep_alive, length, out = conn.keep_alive(), len(body), []
+        keep_alive, out = conn.keep_alive(), []
+        length: int | None = len(body)
         for name, value in headers:
             lower = name.lower()
             if lower in _HOP:
