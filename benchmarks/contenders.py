@@ -3,6 +3,11 @@
 - ``build('macaron')``   — macaron, request and response validation on
 - ``build('flask')``     — the same endpoints in bare Flask, no validation
 - ``build('connexion')`` — connexion 3 (FlaskApp), request + response validation on
+- ``build('fastapi')``   — FastAPI, ``async def`` handlers, pydantic models equal to the spec's
+  definitions, request and response validation on (``fastapi_contender.py``)
+
+``macaron_app``, ``flask_app`` and ``fastapi_app`` are the same as factories without arguments
+(granian's and uvicorn's ``--factory``).
 """
 
 from __future__ import annotations
@@ -59,6 +64,27 @@ def _cx_create(body: dict):  # type: ignore[no-untyped-def]
     return body, 201
 
 
+def _fastapi():  # type: ignore[no-untyped-def]
+    import fastapi_contender  # its own module: FastAPI reads annotations at run time
+
+    return fastapi_contender.build()
+
+
+BUILDERS = {"macaron": _macaron, "flask": _flask, "connexion": _connexion, "fastapi": _fastapi}
+
+
 def build(name: str):  # type: ignore[no-untyped-def]
     """gunicorn app factory: ``gunicorn "contenders:build('macaron')"``."""
-    return {"macaron": _macaron, "flask": _flask, "connexion": _connexion}[name]()
+    return BUILDERS[name]()
+
+
+def macaron_app():  # type: ignore[no-untyped-def]
+    return _macaron()
+
+
+def flask_app():  # type: ignore[no-untyped-def]
+    return _flask()
+
+
+def fastapi_app():  # type: ignore[no-untyped-def]
+    return _fastapi()

@@ -77,7 +77,7 @@ def validation_vs_json_loads(rounds: int, number: int) -> dict[str, object]:
     return out
 
 
-def _serve_user(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, float]:
+def _serve_user(env: dict[str, str], server: str = "front") -> tuple[subprocess.Popen[bytes], str, float]:
     import socket
 
     with socket.socket() as s:
@@ -95,6 +95,8 @@ def _serve_user(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str, floa
             str(port),
             "--workers",
             "1",
+            "--server",
+            server,
         ],
         env=env,
         start_new_session=True,
@@ -125,18 +127,29 @@ def _env() -> dict[str, str]:
 
 
 def cold_start(rounds: int) -> dict[str, object]:
-    """Seconds from launching ``macaron serve services/user`` to its first /ping 200."""
-    samples = []
+    """Seconds from launching ``macaron serve services/user`` to its first /ping 200 (the default
+    server; ``gunicorn_s``: ``--server gunicorn``, alternated with it round by round)."""
+    samples, gunicorn = [], []
     for _ in range(rounds):
         proc, _, seconds = _serve_user(_env())
         _stop(proc)
         samples.append(seconds)
-    return {"value": median(samples), "samples": samples}
+        proc, _, seconds = _serve_user(_env(), "gunicorn")
+        _stop(proc)
+        gunicorn.append(seconds)
+    return {"value": median(samples), "samples": samples, "gunicorn_s": median(gunicorn)}
 
 
 def rss(settle: float = 1.0) -> dict[str, object]:
-    """Resident memory (MB) of the one idle gunicorn worker of the user service."""
-    proc, _, _ = _serve_user(_env())
+    """Resident memory (MB) of the one idle worker of the user service (and of its arbiter), under
+    the default server and under ``--server gunicorn`` (``gunicorn_mb``)."""
+    out = _rss(settle, "front")
+    out["gunicorn_mb"] = _rss(settle, "gunicorn")["value"]
+    return out
+
+
+def _rss(settle: float, server: str) -> dict[str, object]:
+    proc, _, _ = _serve_user(_env(), server)
     try:
         time.sleep(settle)
         children = subprocess.run(["ps", "--ppid", str(proc.pid), "-o", "pid="], capture_output=True, text=True)

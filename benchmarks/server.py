@@ -76,34 +76,55 @@ def require_wrk() -> None:
         raise SystemExit(WRK_MISSING)
 
 
+#: The server each app runs under unless its contender name says ``app@server``.
+DEFAULT_SERVER = {"macaron": "front", "flask": "gthread", "connexion": "uvicorn-worker", "fastapi": "uvicorn"}
+SERVERS = ("front", "gunicorn", "gthread", "granian", "gevent", "waitress", "uvicorn", "uvicorn-worker")
+
+
+def server_argv(contender: str, port: int, threads: int = 4) -> list[str]:
+    """The command line serving ``contender`` (``app`` or ``app@server``) on ``port``: one worker
+    process, ``threads`` threads for the app where the server has them.
+
+    - ``front``: gunicorn's arbiter with macaron's uvloop front (``macaron serve``'s default);
+    - ``gunicorn``: gunicorn's gthread with macaron's problem+json edge (``macaron serve --server gunicorn``);
+    - ``gthread``: gunicorn's plain gthread worker; ``gevent``: gunicorn's gevent worker (greenlets);
+    - ``granian``: granian's WSGI interface (Rust, tokio), ``threads`` blocking threads;
+    - ``waitress``: waitress (asyncore front, ``threads`` threads); ``uvicorn``: uvicorn with uvloop and
+      httptools (ASGI apps); ``uvicorn-worker``: the same inside gunicorn (connexion 3)."""
+    app, _, server = contender.partition("@")
+    server = server or DEFAULT_SERVER[app]
+    target = f"contenders:build('{app}')"
+    gunicorn = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1", "--chdir", str(HERE),
+                "--log-level", "warning", "--threads", str(threads)]
+    if server in ("front", "gunicorn", "gthread", "gevent", "uvicorn-worker"):
+        worker = {"front": "macaron._server.frontworker.FrontWorker",
+                  "gunicorn": "macaron._server.edge.ProblemThreadWorker", "gthread": "gthread", "gevent": "gevent",
+                  "uvicorn-worker": "uvicorn.workers.UvicornWorker"}[server]
+        return [*gunicorn, "-k", worker, target]
+    if server == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1", "--blocking-threads", str(threads), "--runtime-threads", "1", "--no-ws",
+                "--log-level", "warning", "--working-dir", str(HERE), "--factory", f"contenders:{app}_app"]
+    if server == "waitress":
+        return [sys.executable, "-m", "waitress", "--listen", f"127.0.0.1:{port}", "--threads", str(threads),
+                "--call", f"contenders:{app}_app"]
+    if server == "uvicorn":
+        return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop",
+                "--http", "httptools", "--log-level", "warning", "--app-dir", str(HERE), "--factory",
+                f"contenders:{app}_app"]
+    raise ValueError(f"unknown server {server!r} in {contender!r}; choose from {', '.join(SERVERS)}")
+
+
 def start(
     contender: str, threads: int = 4, env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """``contender`` under gunicorn (1 worker, ``threads`` threads) on a free port; returns (process, base URL)."""
+    """``contender`` (``app`` or ``app@server``, :func:`server_argv`) on a free port; returns (process, base URL)."""
     port = _free_port()
-    worker = "uvicorn.workers.UvicornWorker" if contender == "connexion" else "gthread"
-    argv = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-b",
-        f"127.0.0.1:{port}",
-        "-w",
-        "1",
-        "-k",
-        worker,
-        "--threads",
-        str(threads),
-        "--chdir",
-        str(HERE),
-        "--log-level",
-        "warning",
-        f"contenders:build('{contender}')",
-    ]
+    argv = server_argv(contender, port, threads)
     environ = {**os.environ, **(env or {})}
     proc = subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=environ,
-        preexec_fn=_pinned(0),
+        preexec_fn=_pinned(0), cwd=str(HERE),
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -114,7 +135,7 @@ def start(
                     return proc, base
         except OSError:
             if proc.poll() is not None:  # run it again in the foreground to show why
-                again = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=environ)
+                again = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=environ, cwd=str(HERE))
                 raise RuntimeError(f"{contender} died while starting:\n{again.stderr[-2000:]}") from None
             time.sleep(0.05)
     stop(proc)
@@ -134,10 +155,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def worker_pid(proc: subprocess.Popen[bytes]) -> int:
-    """The pid of the one gunicorn worker (the child of the master)."""
+    """The pid of the one worker (the master's child: gunicorn, granian), or the server's own."""
     out = subprocess.run(["ps", "--ppid", str(proc.pid), "-o", "pid="], capture_output=True, text=True).stdout
     pids = [int(p) for p in out.split()]
     return pids[0] if pids else proc.pid
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -148,17 +177,33 @@ def cpu_seconds(pid: int) -> float:
 
 def wrk(url: str, seconds: int, connections: int, script: str | None = None) -> tuple[float, int]:
     """Run wrk against ``url``; returns (requests/s, requests). Any non-2xx answer is an error."""
+    out = wrk_run(url, seconds, connections, script)
+    return out["rps"], out["requests"]
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk_run(url: str, seconds: int, connections: int, script: str | None = None) -> dict[str, float]:
+    """Run wrk against ``url``: requests/s, requests, and the latency's p50 and p99 in ms."""
     require_wrk()
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         argv += ["-s", script]
     out = subprocess.run([*argv, url], capture_output=True, text=True, check=True, preexec_fn=_pinned(1)).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error responses under load:\n{out}")
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return rps, count
+    p50 = re.search(r"\s50%\s+([\d.]+\w+)", out)
+    p99 = re.search(r"\s99%\s+([\d.]+\w+)", out)
+    return {"rps": rps, "requests": count, "p50_ms": _ms(p50.group(1)) if p50 else float("nan"),
+            "p99_ms": _ms(p99.group(1)) if p99 else float("nan"),
+            "socket_errors": sum(int(g) for g in socket_errors.groups()) if socket_errors else 0}
 
 
 def measure(
@@ -167,11 +212,14 @@ def measure(
     seconds: int,
     connections: int = 8,
     envs: dict[str, dict[str, str]] | None = None,
+    after: Any = None,
 ) -> dict[str, dict[str, dict[str, list[float]]]]:
-    """Per contender and endpoint: requests/s and worker CPU µs per request, one entry per round.
+    """Per contender and endpoint: requests/s, worker CPU µs per request and wrk's p50/p99 latency,
+    one entry per round.
 
     ``envs`` adds environment variables per contender name (for experiments); a name
-    ``label=contender`` runs ``contender`` under that label.
+    ``label=contender`` runs ``contender`` under that label. ``after``, when given, is called with
+    ``{name: (base URL, worker pid)}`` once the rounds are done, before the servers stop.
     """
     require_wrk()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
@@ -179,7 +227,8 @@ def measure(
             f'wrk.method = "POST"\nwrk.body = {json.dumps(POST_BODY)}\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
-    results = {c: {"get": {"rps": [], "cpu_us": []}, "post": {"rps": [], "cpu_us": []}} for c in contenders}
+    fields = ("rps", "cpu_us", "p50_ms", "p99_ms")
+    results = {c: {k: {f: [] for f in fields} for k in ("get", "post")} for c in contenders}
     running: dict[str, tuple[subprocess.Popen[bytes], str, int]] = {}
     try:
         for name in contenders:
@@ -195,9 +244,13 @@ def measure(
                 for name in order:
                     pid = running[name][2]
                     before = cpu_seconds(pid)
-                    rps, count = wrk(urls[name][kind], seconds, connections, lua.name if kind == "post" else None)
-                    results[name][kind]["rps"].append(rps)
-                    results[name][kind]["cpu_us"].append(round((cpu_seconds(pid) - before) / count * 1e6, 1))
+                    out = wrk_run(urls[name][kind], seconds, connections, lua.name if kind == "post" else None)
+                    results[name][kind]["rps"].append(out["rps"])
+                    results[name][kind]["cpu_us"].append(round((cpu_seconds(pid) - before) / out["requests"] * 1e6, 1))
+                    results[name][kind]["p50_ms"].append(out["p50_ms"])
+                    results[name][kind]["p99_ms"].append(out["p99_ms"])
+        if after is not None:
+            after({name: (base, pid) for name, (_, base, pid) in running.items()})
     finally:
         for proc, _, _ in running.values():
             stop(proc)

@@ -6,5 +6,6 @@
 - ``traffic``: scenarios 1, 2, 6, 7 (load, Redis outage, malformed input, log audit);
 - ``faults``: scenarios 3, 4, 5 (worker SIGKILLs, SendGrid faults, Auth0 down);
 - ``outbox``: scenario 8 (signups while Redis is down: every accepted signup's mail, once);
+- ``slowclients``: scenario 14 (sockets trickling headers and bodies; ordinary clients still answered);
 - ``__main__``: ``python -m chaos [--short]`` runs them all and prints each one's figures.
 """

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import faults, outbox, scale, traffic
+from . import faults, outbox, scale, slowclients, traffic
 from .harness import SHORT, THOROUGH, Chaos, ScenarioFailed
 
 SCENARIOS: list[tuple[str, Callable[[Chaos], dict[str, Any]]]] = [
@@ -29,6 +29,7 @@ SCENARIOS: list[tuple[str, Callable[[Chaos], dict[str, Any]]]] = [
     ("6-malformed-input", traffic.malformed),
     ("8-signups-redis-outage", outbox.signup_outage),
     ("13-scheduler-failover", scale.scheduler_failover),
+    ("14-slow-clients", slowclients.slow_clients),
     ("7-log-audit", traffic.log_audit),
 ]
 

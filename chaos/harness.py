@@ -42,10 +42,12 @@ class Scale:
     kills: int
     injection_rounds: int
     fault_repeats: int  # how many 429s, then 503s, SendGrid answers in a row (scenario 4)
+    slow_sockets: int = 500  # sockets trickling headers (half) or bodies (half) at once (scenario 14)
+    slow_seconds: float = 10.0  # ... held this long
 
 
 THOROUGH = Scale("thorough", load_requests=10_000, concurrency=50, outage_seconds=10, burst_mails=200, kills=5,
-                 injection_rounds=3, fault_repeats=2)
+                 injection_rounds=3, fault_repeats=2, slow_sockets=1000, slow_seconds=60)
 SHORT = Scale("short", load_requests=600, concurrency=20, outage_seconds=3, burst_mails=40, kills=5,
               injection_rounds=1, fault_repeats=1)
 

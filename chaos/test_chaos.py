@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chaos import faults, outbox, traffic
+from chaos import faults, outbox, slowclients, traffic
 from chaos.harness import SHORT, Chaos
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +61,13 @@ def test_8_signups_during_a_redis_outage_lose_no_mail_and_double_none(chaos: Cha
     figures = run(outbox.signup_outage, chaos)
     assert figures["lost"] == 0 and figures["duplicates"] == 0
     assert figures["mails_delivered"] == figures["signups_accepted"] > 0
+
+
+def test_14_slow_clients_do_not_stop_the_service(chaos: Chaos) -> None:
+    """500 sockets trickling headers or bodies for 10 s (``nox -s chaos``: 1,000 for 60 s, p99 < 250 ms
+    asserted): no ordinary request fails or hangs; its p99 is printed, not asserted, on a shared machine."""
+    figures = run(slowclients.slow_clients, chaos)
+    assert figures["failed"] == 0 and figures["ok"] > 0
 
 
 def test_7_no_secret_in_any_log_line(chaos: Chaos) -> None:

@@ -39,6 +39,14 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keepalive", type=int, default=None,
                    help="seconds an idle connection stays open (default 5); behind a load balancer, more than "
                         "its idle timeout (ALB: 60 s; the Beanstalk image passes WEB_KEEPALIVE=75)")
+    p.add_argument("--server", choices=("front", "gunicorn"), default="front",
+                   help="front (default): gunicorn's arbiter with uvloop workers that read each request within "
+                        "deadlines before a thread runs it; gunicorn: gunicorn's gthread workers "
+                        "(docs/benchmarks.md compares them)")
+    p.add_argument("--header-timeout", type=float, default=10.0,
+                   help="seconds a request head may take from its first byte before a 408 (front only)")
+    p.add_argument("--max-connections", type=int, default=4096,
+                   help="open connections per worker, slow ones included (gunicorn's worker_connections)")
     p.add_argument("--reload", action="store_true", help="dev server reloading on code and spec changes")
     p.add_argument("--on-load-error", choices=("exit", "503"), default="exit",
                    help="503: when the service does not load, answer every request 503 naming the error (dev)")
@@ -58,7 +66,8 @@ def _apply_log_format(a: argparse.Namespace) -> None:
 def _serve(a: argparse.Namespace) -> int:
     _apply_log_format(a)
     serve(a.directory, host=a.host, port=a.port, workers=a.workers, threads=a.threads, reload=a.reload,
-          on_load_error=a.on_load_error, keepalive=a.keepalive)
+          on_load_error=a.on_load_error, keepalive=a.keepalive, server=a.server, header_timeout=a.header_timeout,
+          max_connections=a.max_connections)
     return 0
 
 

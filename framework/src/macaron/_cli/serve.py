@@ -1,4 +1,6 @@
-"""``macaron serve``: a service directory served by gunicorn, or by a reloading dev server.
+"""``macaron serve``: a service directory served by gunicorn's arbiter with the front's workers
+(``--server front``, the default) or its gthread workers (``--server gunicorn``), or by a reloading
+dev server (``--reload``: the same front, in a process werkzeug's reloader restarts on changes).
 
 The Service is loaded in the parent before gunicorn forks, so a bad spec or config stops
 ``macaron serve`` with one clear message, and workers start already warm. A copied service
@@ -14,12 +16,14 @@ that its task endpoints will answer 503 and which command runs it with a Redis a
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from werkzeug._reloader import run_with_reloader
 from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
 
 from .._core.config import load_config
@@ -30,7 +34,8 @@ from .._core.service import Service
 from .._local.siblings import serve_port
 from .._local.supervisor import LOAD_ERROR_HEADER, snapshot
 from .._server.app import create_app
-from .._server.serve import DEFAULT_KEEPALIVE, check_port_free, run
+from .._server.frontworker import serve_forever
+from .._server.serve import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEPALIVE, DEFAULT_SERVER, check_port_free, run
 from ..tasks._queue import declares_tasks
 
 
@@ -94,6 +99,25 @@ def _say_about_tasks(service: Service) -> None:
               file=sys.stderr, flush=True)
 
 
+_FD_ENV = "WERKZEUG_SERVER_FD"  # the listening socket the reloader's parent passes to each child
+
+
+def _reloading(app: Any, host: str, port: int, watched: list[str], threads: int, header_timeout: float) -> None:
+    """The front on a socket the reloader's parent holds (so a restart refuses no connection),
+    restarted by werkzeug's reloader when a watched file changes."""
+    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, fileno=int(os.environ[_FD_ENV]))
+    else:
+        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                    backlog=2048)
+        sock.set_inheritable(True)
+        os.environ[_FD_ENV] = str(sock.fileno())
+    sock.setblocking(False)
+    run_with_reloader(lambda: serve_forever(app, sock, threads=threads, header_timeout=header_timeout),
+                      extra_files=watched)
+
+
 def serve(
     directory: str | Path,
     *,
@@ -104,6 +128,9 @@ def serve(
     reload: bool = False,
     on_load_error: str = "exit",
     keepalive: int | None = None,
+    server: str = DEFAULT_SERVER,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    max_connections: int = 4096,
 ) -> None:
     """Serve the service in ``directory`` until interrupted."""
     reloader_child = reload and os.environ.get("WERKZEUG_RUN_MAIN") == "true"
@@ -124,8 +151,8 @@ def serve(
     if reload:
         route_werkzeug(service.name)
         watched = [str(p) for p in snapshot(_watched(service.directory))]
-        run_simple(host, port, create_app(service), use_reloader=True, extra_files=watched, threaded=True,
-                   request_handler=_Quiet)
+        _reloading(create_app(service), host, port, watched, threads, header_timeout)
         return
     run(service, host=host, port=port, workers=workers, threads=threads,
-        keepalive=DEFAULT_KEEPALIVE if keepalive is None else keepalive)
+        keepalive=DEFAULT_KEEPALIVE if keepalive is None else keepalive, server=server,
+        header_timeout=header_timeout, max_connections=max_connections)

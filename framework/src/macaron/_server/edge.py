@@ -2,7 +2,8 @@
 header too large or too many of them (431), a malformed request (400) — answered as
 problem+json like every other error, instead of gunicorn's own text/html page.
 
-:class:`ProblemThreadWorker` is the gthread worker ``macaron serve`` runs; it lets gunicorn
+:class:`ProblemThreadWorker` is the gthread worker ``macaron serve --server gunicorn`` runs (the
+default, the front of ``front.py``, keeps the same promises without gunicorn's parser); it lets gunicorn
 decide the status, then replaces the page. The detail is fixed per status: nothing the
 client sent is echoed back, and the title is the status's own (gunicorn labels a 501 "Bad Request").
 

@@ -13,7 +13,8 @@ from typing import Any
 
 #: (module, what it does), in the order a request meets them.
 STAGES: tuple[tuple[str, str], ...] = (
-    ("serve", "gunicorn reads the request; its own refusals answered by edge as problem+json"),
+    ("serve", "the front reads the request within limits and deadlines (gunicorn's arbiter around it); "
+              "its own refusals as problem+json"),
     ("dispatch", "request id in; route matched (routing); Flask's request context pushed"),
     ("security", "the spec's security: bearer JWT from header or cookie, or HTTP Basic → verified claims"),
     ("validation", "path, query, header, formData and body (read by body within max_body_bytes) → kwargs"),

@@ -1,6 +1,10 @@
-"""Serving: gunicorn with threaded workers, or a reloading dev server.
+"""Serving: gunicorn's arbiter with the front's workers (``frontworker.FrontWorker``, the default:
+a uvloop event loop reads each request within deadlines, a thread pool runs the app), or with
+gunicorn's own gthread workers (``server="gunicorn"``, ``edge.ProblemThreadWorker``).
 
-The Service is loaded in the parent before gunicorn forks, so a bad spec or config
+docs/benchmarks.md ("Choosing the server") has the measurements behind the default: as fast per
+core as gthread or faster, and slow clients cost a socket instead of a thread. The
+Service is loaded in the parent before gunicorn forks, so a bad spec or config
 stops ``macaron serve`` with one clear message, and workers start already warm. A worker never
 outlives its arbiter (the kernel kills it when the arbiter dies, ``_core.lifeline``), and
 gunicorn's own lines are written in the process's log format (JSON, or text at a terminal).
@@ -99,20 +103,37 @@ def _gunicorn(app: Flask, options: dict[str, Any]) -> None:
 #: Seconds an idle client connection stays open. Behind a load balancer that keeps connections to
 #: its targets (the ALB: 60 s idle timeout), this must be longer than the balancer's, or the balancer
 #: sends a request on a connection gunicorn is closing and answers it with a 502 (AWS's guidance for
-#: ALB targets); infra/defaults sets WEB_KEEPALIVE=75. gthread parks idle connections in a selector,
-#: so a long keep-alive costs no thread.
+#: ALB targets); infra/defaults sets WEB_KEEPALIVE=75. Both servers park idle connections (the front
+#: on its event loop, gthread in a selector), so a long keep-alive costs no thread.
 DEFAULT_KEEPALIVE = 5
 
 
+#: ``macaron serve --server``: the worker class gunicorn's arbiter runs.
+SERVERS = {
+    "front": "macaron._server.frontworker.FrontWorker",  # uvloop front, app on a thread pool (default)
+    "gunicorn": "macaron._server.edge.ProblemThreadWorker",  # gthread; its own refusals as problem+json
+}
+DEFAULT_SERVER = "front"
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds a request head may take from its first byte (the front only)
+
+
 def run(service: Service, *, host: str, port: int, workers: int = 1, threads: int = 8,
-        keepalive: int = DEFAULT_KEEPALIVE) -> None:
-    """Serve a loaded ``service`` under gunicorn (threaded workers) until interrupted."""
+        keepalive: int = DEFAULT_KEEPALIVE, server: str = DEFAULT_SERVER,
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT, max_connections: int = 4096) -> None:
+    """Serve a loaded ``service`` under gunicorn's arbiter with ``server``'s workers until interrupted."""
+    if server not in SERVERS:
+        raise ConfigError(f"unknown server {server!r}; choose from {', '.join(SERVERS)}")
+    if server == "front":
+        from . import frontworker  # imported only when chosen: it pulls in asyncio and uvloop
+
+        frontworker.OPTIONS.update(header_timeout=header_timeout)
     _gunicorn(
         create_app(service),
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "macaron._server.edge.ProblemThreadWorker",  # gthread; its own refusals as problem+json
+            "worker_class": SERVERS[server],
+            "worker_connections": max_connections,
             "threads": threads,
             "timeout": 60,
             "graceful_timeout": 30,
