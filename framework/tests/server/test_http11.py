@@ -59,7 +59,9 @@ def test_absolute_form_and_asterisk_targets() -> None:
     (["GET / HTTP/1.1", ": no name"], 400),
     (["GET /  HTTP/1.1"], 400),
     (["GET / HTTP/2.0"], 505),
-    (["GET / HTTP/3.0"], 505),  # a version llhttp itself refuses is still a 505, not a 400
+    (["GET / HTTP/3.0"], 505),
+    (["BREW / HTTP/1.1"], 501),  # a method llhttp does not know
+    (["G@T / HTTP/1.1"], 400),  # a version llhttp itself refuses is still a 505, not a 400
     (["GET / HTTP/0.9"], 505),
     (["GET / HTTP/1.1 "], 400),
     (["GET\t/ HTTP/1.1"], 400),

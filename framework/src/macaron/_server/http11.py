@@ -36,6 +36,7 @@ MAX_TRAILER = 8192  # bytes of a chunked body's trailer section -> 400
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 # a trailer line (discarded, but still held to the field grammar); heads are tokenised by llhttp
 _TRAILER_FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:[^\x00-\x20\x7f][^\x00-\x08\x0a-\x1f\x7f]*)?)\r\n")
+_METHOD = re.compile(_TOKEN)
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?")
 _DETAILS = {
     400: "the request is not valid HTTP",
@@ -131,6 +132,10 @@ def _tokenise(block: bytes) -> tuple[bytes, bytes, bool, list[tuple[bytes, bytes
         parser.feed_data(block + b"\r\n")
     except httptools.HttpParserUpgrade:  # CONNECT or Upgrade: the head is whole; the app answers
         pass
+    except httptools.HttpParserInvalidMethodError:  # a token llhttp does not know: RFC 9110 9.1 says 501
+        if _METHOD.fullmatch(block, 0, block.find(b" ")) is None:
+            raise HttpRefusal(400) from None
+        raise HttpRefusal(501, "the request's method is not supported here") from None
     except httptools.HttpParserError:  # a transfer coding llhttp refuses may still be ours to call 501
         _framing(seen.fields, block[line_end - 3 : line_end] == b"1.0")
         raise _malformed(block) from None
