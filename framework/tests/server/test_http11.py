@@ -59,6 +59,17 @@ def test_absolute_form_and_asterisk_targets() -> None:
     (["GET / HTTP/1.1", ": no name"], 400),
     (["GET /  HTTP/1.1"], 400),
     (["GET / HTTP/2.0"], 505),
+    (["GET / HTTP/3.0"], 505),
+    (["BREW / HTTP/1.1"], 501),  # a method llhttp does not know
+    (["G@T / HTTP/1.1"], 400),  # a version llhttp itself refuses is still a 505, not a 400
+    (["GET / HTTP/0.9"], 505),
+    (["GET / HTTP/1.1 "], 400),
+    (["GET\t/ HTTP/1.1"], 400),
+    (["GET / HTTP/1.1", "Host : x"], 400),  # whitespace before the colon
+    (["GET / HTTP/1.1", "X-Ctl: a\x7fb"], 400),
+    (["CONNECT example:443 HTTP/1.1"], 400),  # authority-form: no tunnels here
+    (["HTTP/1.0 Transfer-Encoding gzip"], 400),
+    (["POST / HTTP/1.0", "Transfer-Encoding: gzip"], 400),
     (["GET / FTP/1.1"], 400),
     (["GET ftp://example/x HTTP/1.1"], 400),
     (["GET /" + "a" * 9000 + " HTTP/1.1"], 414),
@@ -69,6 +80,20 @@ def test_heads_that_are_refused(lines: list[str], status: int) -> None:
     with pytest.raises(HttpRefusal) as refused:
         parse_head(head(*lines), BASE)
     assert refused.value.status == status
+
+
+def test_the_smuggling_shapes_are_refused_with_their_own_detail() -> None:
+    for lines, detail in ((["POST / HTTP/1.1", "Content-Length: 5", "Transfer-Encoding: chunked"], "both"),
+                          (["POST / HTTP/1.1", "Transfer-Encoding: chunked", "Content-Length: 5"], "both"),
+                          (["POST / HTTP/1.1", "Content-Length: 5", "Content-Length: 5"], "twice")):
+        with pytest.raises(HttpRefusal) as refused:
+            parse_head(head(*lines), BASE)
+        assert refused.value.status == 400 and detail in refused.value.detail, lines
+
+
+def test_an_upgrade_head_is_handed_on_as_an_ordinary_request() -> None:
+    parsed = parse_head(head("GET /ws HTTP/1.1", "Connection: Upgrade", "Upgrade: websocket"), BASE)
+    assert parsed.environ["HTTP_UPGRADE"] == "websocket" and parsed.length is None and not parsed.chunked
 
 
 def test_a_bare_lf_is_not_a_line_end() -> None:

@@ -4,10 +4,13 @@ refusals as problem+json.
 
 Rule: pure functions over bytes, no I/O, no clock. Every refusal is an :class:`HttpRefusal` with
 its status and a fixed detail (nothing the client sent is echoed); :func:`refusal` turns it into
-the bytes of a complete answer with ``X-Request-ID``. Parsing is strict where leniency smuggles
-requests: CRLF line ends only, no folded lines, a token for every field name, no control bytes in
-a value, one ``Content-Length`` of digits only, never with ``Transfer-Encoding``, and ``chunked``
-the only transfer coding (anything else is a 501).
+the bytes of a complete answer with ``X-Request-ID``. A head is tokenised by llhttp (``httptools``,
+the parser uvicorn and Node use; strict, none of its leniencies on) and then judged here: the
+limits, the version, the target, and the framing. Strict where leniency smuggles requests: CRLF
+line ends only, no folded lines, a token for every field name, no control bytes in a value, one
+``Content-Length`` of digits only, never with ``Transfer-Encoding``, and ``chunked`` the only
+transfer coding (anything else is a 501). Chunked bodies stay decoded here: llhttp does not tell
+a chunk's declared size, and the 413 is due at the size line, before its bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import httptools
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .._core.errors import PROBLEM_JSON, ApiError, problem_body
@@ -30,13 +34,10 @@ MAX_CHUNK_LINE = 4096  # bytes of a chunk-size line with its extensions -> 400
 MAX_TRAILER = 8192  # bytes of a chunked body's trailer section -> 400
 
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([^\x00-\x20\x7f]+) HTTP/([0-9])\.([0-9])")
-# a value starts with a visible byte, so the optional spaces before it never backtrack against it
-_FIELD = rb"(" + _TOKEN + rb"):[ \t]*((?:[^\x00-\x20\x7f][^\x00-\x08\x0a-\x1f\x7f]*)?)\r\n"
-_FIELDS = re.compile(rb"(?:" + _FIELD + rb")*")
-_FIELD_ONE = re.compile(_FIELD)
+# a trailer line (discarded, but still held to the field grammar); heads are tokenised by llhttp
+_TRAILER_FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:[^\x00-\x20\x7f][^\x00-\x08\x0a-\x1f\x7f]*)?)\r\n")
+_METHOD = re.compile(_TOKEN)
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?")
-_DIGITS = re.compile(rb"[0-9]+")
 _DETAILS = {
     400: "the request is not valid HTTP",
     408: "the request did not arrive in time",
@@ -82,6 +83,25 @@ class Head:
     http10: bool
 
 
+class _Fields:
+    """What llhttp hands back while it tokenises one head (its callbacks)."""
+
+    __slots__ = ("complete", "fields", "target")
+
+    def __init__(self) -> None:
+        self.fields: list[tuple[bytes, bytes]] = []
+        self.target, self.complete = b"", False
+
+    def on_url(self, url: bytes) -> None:
+        self.target += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.fields.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.complete = True
+
+
 def _key(name: bytes) -> str | None:
     key = _KEYS.get(name)
     if key is None and name not in _KEYS:
@@ -93,58 +113,99 @@ def _key(name: bytes) -> str | None:
     return key
 
 
-def parse_head(block: bytes, base: dict[str, Any]) -> Head:
-    """The request whose head is ``block`` (its request line and field lines, each ending in CRLF,
-    without the empty line), as a WSGI environ started from a copy of ``base``."""
+def _tokenise(block: bytes) -> tuple[bytes, bytes, bool, list[tuple[bytes, bytes]]]:
+    """Method, target, whether HTTP/1.0, and the field lines of ``block``, tokenised by llhttp
+    (strict: no leniency is turned on); the limits llhttp does not keep are checked first."""
     line_end = block.find(b"\r\n")
     if line_end > MAX_REQUEST_LINE:
         raise HttpRefusal(414)
-    line = _REQUEST_LINE.fullmatch(block, 0, line_end)
-    if line is None:
+    if line_end < 0 or block.count(b" ", 0, line_end) != 2:  # llhttp lets "GET /  HTTP/1.1" through
         raise HttpRefusal(400)
-    method, target, major, minor = line.groups()
-    if major != b"1":
+    if block[line_end - 8 : line_end - 3] == b"HTTP/" and block[line_end - 3 : line_end - 2] != b"1":
         raise HttpRefusal(505)
     fields_at = line_end + 2
-    if _FIELDS.fullmatch(block, fields_at) is None:
-        raise HttpRefusal(431 if _overlong_field(block, fields_at) else 400)
-    fields = _FIELD_ONE.findall(block, fields_at)
-    if len(fields) > MAX_FIELDS or (len(block) - fields_at > MAX_FIELD and _overlong_field(block, fields_at)):
+    if len(block) - fields_at > MAX_FIELD and _overlong_field(block, fields_at):
         raise HttpRefusal(431)
+    seen = _Fields()
+    parser = httptools.HttpRequestParser(seen)
+    try:
+        parser.feed_data(block + b"\r\n")
+    except httptools.HttpParserUpgrade:  # CONNECT or Upgrade: the head is whole; the app answers
+        pass
+    except httptools.HttpParserInvalidMethodError:  # a token llhttp does not know: RFC 9110 9.1 says 501
+        if _METHOD.fullmatch(block, 0, block.find(b" ")) is None:
+            raise HttpRefusal(400) from None
+        raise HttpRefusal(501, "the request's method is not supported here") from None
+    except httptools.HttpParserError:  # a transfer coding llhttp refuses may still be ours to call 501
+        _framing(seen.fields, block[line_end - 3 : line_end] == b"1.0")
+        raise _malformed(block) from None
+    if not seen.complete:
+        raise HttpRefusal(400)
+    version = parser.get_http_version()
+    if version[:2] != "1.":
+        raise HttpRefusal(505)
+    if len(seen.fields) > MAX_FIELDS:
+        raise HttpRefusal(431)
+    return parser.get_method(), seen.target, version == "1.0", seen.fields
+
+
+def _malformed(block: bytes) -> HttpRefusal:
+    """The refusal for a head llhttp rejected, named for the smuggling shapes (on this path only)."""
+    lower = block.lower()
+    if b"\ncontent-length:" in lower:
+        if b"\ntransfer-encoding:" in lower:
+            return HttpRefusal(400, "the request declares both Content-Length and Transfer-Encoding")
+        if lower.count(b"\ncontent-length:") > 1:
+            return HttpRefusal(400, "the request declares its Content-Length twice")
+    return HttpRefusal(400)
+
+
+def _framing(fields: list[tuple[bytes, bytes]], http10: bool) -> tuple[bool, int | None]:
+    """Whether the body is chunked and its declared length, judged from the field lines."""
+    te = cl = None
+    for name, value in fields:
+        key = _key(name)
+        if key == "CONTENT_LENGTH":
+            if cl is not None:
+                raise HttpRefusal(400, "the request declares its Content-Length twice")
+            cl = value.rstrip(b" \t")
+        elif key == "HTTP_TRANSFER_ENCODING":
+            te = value if te is None else te + b"," + value
+    if te is not None:
+        if cl is not None:
+            raise HttpRefusal(400, "the request declares both Content-Length and Transfer-Encoding")
+        codings = [c.strip(b" \t") for c in te.lower().split(b",")]
+        if codings != [b"chunked"]:
+            raise HttpRefusal(400 if b"chunked" in codings[:-1] or http10 else 501)
+        return True, None
+    if cl is not None:
+        if not cl.isdigit() or len(cl) > 18:
+            raise HttpRefusal(400, "the request's Content-Length is not a number of bytes")
+        return False, int(cl)
+    return False, None
+
+
+def parse_head(block: bytes, base: dict[str, Any]) -> Head:
+    """The request whose head is ``block`` (its request line and field lines, each ending in CRLF,
+    without the empty line), as a WSGI environ started from a copy of ``base``."""
+    method, target, http10, fields = _tokenise(block)
+    chunked, length = _framing(fields, http10)
     environ = base.copy()
-    te = cl = connection = expect = None
+    connection = expect = None
     for name, value in fields:
         key = _key(name)
         if key is None:
             continue
         value = value.rstrip(b" \t")
-        if key == "CONTENT_LENGTH":
-            if cl is not None and cl != value:
-                raise HttpRefusal(400, "the request declares its Content-Length twice")
-            cl = value
-        elif key == "HTTP_TRANSFER_ENCODING":
-            te = value if te is None else te + b"," + value
-        elif key == "HTTP_CONNECTION":
+        if key == "HTTP_CONNECTION":
             connection = value.lower()
         elif key == "HTTP_EXPECT":
             expect = value.lower()
         text = value.decode("latin-1")
         old = environ.get(key) if key.startswith("HTTP_") else None
         environ[key] = text if old is None else f"{old},{text}"
-    http10 = minor == b"0"
-    chunked, length = False, None
-    if te is not None:
-        if cl is not None:
-            raise HttpRefusal(400, "the request declares both Content-Length and Transfer-Encoding")
-        codings = [c.strip() for c in te.lower().split(b",")]
-        if codings != [b"chunked"]:
-            raise HttpRefusal(400 if b"chunked" in codings[:-1] or http10 else 501)
-        chunked = True
+    if chunked:
         environ.pop("HTTP_TRANSFER_ENCODING", None)  # the app is handed the decoded body, with its length
-    elif cl is not None:
-        if _DIGITS.fullmatch(cl) is None or len(cl) > 18:
-            raise HttpRefusal(400, "the request's Content-Length is not a number of bytes")
-        length = int(cl)
     _target(environ, target)
     environ["REQUEST_METHOD"] = method.decode("latin-1")
     environ["SERVER_PROTOCOL"] = "HTTP/1.0" if http10 else "HTTP/1.1"
@@ -220,7 +281,7 @@ class ChunkedDecoder:
                     self._pending = b""
                     return bytes(buf[at:])
                 self._trailer += len(line) + 2
-                if self._trailer > MAX_TRAILER or _FIELD_ONE.fullmatch(line + b"\r\n") is None:
+                if self._trailer > MAX_TRAILER or _TRAILER_FIELD.fullmatch(line + b"\r\n") is None:
                     raise HttpRefusal(400, "the request body's trailer is malformed", "MALFORMED_BODY")
         self._pending = bytes(buf[at:])
         return None
