@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .discriminator import concrete, family_property
+from .discriminator import concrete, family_property, tag_of
 
 try:  # the stdlib's own regex parser, to write a string matching a pattern; private, so optional
     from re import _parser as _regex  # type: ignore[attr-defined]
@@ -54,6 +54,20 @@ def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple
             return copy.deepcopy(schema[key])
     if schema.get("enum"):
         return copy.deepcopy(schema["enum"][0])
+    if "const" in schema:
+        return copy.deepcopy(schema["const"])
+    if isinstance(schema.get("examples"), list) and schema["examples"]:  # 3.1: JSON Schema's examples
+        return copy.deepcopy(schema["examples"][0])
+    union = schema.get("x-union")
+    for key in ("oneOf", "anyOf"):
+        if isinstance(schema.get(key), list) and schema[key] and "type" not in schema:
+            value = sample(schema[key][0], definitions, depth + 1, seen)
+            if isinstance(union, dict) and isinstance(value, dict):
+                member = str(schema[key][0].get("$ref", "")).rsplit("/", 1)[-1]
+                tags = [t for t, d in (union.get("mapping") or {}).items() if d == member]
+                if tags:
+                    value[union["property"]] = tags[0]
+            return value
     if schema.get("allOf"):
         merged: dict[str, Any] = {}
         for part in schema["allOf"]:
@@ -66,6 +80,10 @@ def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple
                 merged.update(value)
         return merged
     kind = schema.get("type") or ("object" if "properties" in schema else None)
+    if isinstance(kind, list):  # 3.1: a list of types; the first that is not null
+        kind = next((k for k in kind if k != "null"), None)
+    if kind == "array" and isinstance(schema.get("prefixItems"), list):
+        return [sample(s, definitions, depth + 1, seen) for s in schema["prefixItems"]]
     if kind == "object":
         return _object(schema, definitions, depth, seen)
     if kind == "array":
@@ -89,7 +107,7 @@ def _ref(name: str, definitions: dict[str, Any], depth: int, seen: tuple[str, ..
     value = sample(definitions.get(target, {}), definitions, depth + 1, (*seen, key))
     prop = family_property(target, definitions) if dispatch else None
     if prop is not None and isinstance(value, dict):
-        value[prop] = target  # a discriminator names the definition the value is
+        value[prop] = tag_of(target, target, definitions)  # a discriminator names the definition the value is
     return value
 
 

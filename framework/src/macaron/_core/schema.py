@@ -11,6 +11,16 @@ A validator has a direction. :data:`REQUEST` (what a client sends: request bodie
 required and must not be sent (sending it is an error naming the field). Any other direction
 takes the schema as written (responses, models, stored items hold their readOnly properties).
 Definitions are converted once per direction; a spec without readOnly shares one set.
+:data:`RESPONSE` (what the service answers) reads ``writeOnly: true`` the same way in reverse:
+such a property is never required in an answer and never sent (answering it is an error).
+
+A compiler has a dialect. ``draft4`` (Swagger 2.0, OpenAPI 3.0: JSON Schema draft 4 with OpenAPI's
+words, as :mod:`.oas3schemas` writes them) compiles with fastjsonschema, as above. ``2020-12``
+(OpenAPI 3.1: JSON Schema 2020-12 — type lists, ``const``, ``prefixItems``, ``$defs``,
+``dependentRequired``, ``if``/``then``/``else``, ``unevaluatedProperties``, numeric
+``exclusiveMinimum``) compiles with jsonschema-rs (fastjsonschema stops at draft 7), whose errors
+carry every bad field's instance path: :func:`_rs_errors` words them as the draft 4 walk does
+(``/body/email``: "must be email", "is required", "is not a known field").
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 import fastjsonschema
+import jsonschema_rs
 
 from .discriminator import with_dispatch
 from .errors import FieldError
@@ -35,8 +46,17 @@ REQUEST = "request"
 RESPONSE = "response"
 #: What a readOnly property becomes in the request direction: nothing may be sent for it.
 READ_ONLY_SENT: dict[str, Any] = {"not": {}, "readOnly": True}
+#: What a writeOnly property becomes in the response direction: nothing may be answered for it.
+WRITE_ONLY_SENT: dict[str, Any] = {"not": {}, "writeOnly": True}
+DRAFT4 = "draft4"
+DRAFT2020 = "2020-12"
 _READ_ONLY_MESSAGE = "is read-only: the server sets it, a request must not send it"
-_SWAGGER_ONLY = {"discriminator", "readOnly", "xml", "externalDocs", "example", "collectionFormat", "x-nullable"}
+_WRITE_ONLY_MESSAGE = "is write-only: a client sends it, a response must not carry it"
+_SWAGGER_ONLY = {"discriminator", "readOnly", "writeOnly", "xml", "externalDocs", "example", "collectionFormat",
+                 "x-nullable", "nullable", "deprecated"}
+_SUBSCHEMAS = ("items", "additionalProperties", "allOf", "not", "anyOf", "oneOf")
+_SUBSCHEMAS_2020 = (*_SUBSCHEMAS, "prefixItems", "if", "then", "else", "contains", "unevaluatedProperties",
+                    "unevaluatedItems", "propertyNames", "dependentSchemas", "$defs", "patternProperties")
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
@@ -60,34 +80,51 @@ def _read_only(node: Any) -> bool:
     return isinstance(node, dict) and node.get("readOnly") is True
 
 
-def to_json_schema(node: Any, direction: str | None = None) -> Any:
-    """Convert one Swagger schema object (recursively) to JSON Schema draft 4, for ``direction``
-    (:data:`REQUEST`: readOnly properties neither required nor accepted; else as written)."""
+def _write_only(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("writeOnly") is True
+
+
+def _hidden(direction: str | None) -> tuple[Callable[[Any], bool], dict[str, Any]] | None:
+    """What a direction refuses: readOnly properties in requests, writeOnly ones in responses."""
+    if direction == REQUEST:
+        return _read_only, READ_ONLY_SENT
+    if direction == RESPONSE:
+        return _write_only, WRITE_ONLY_SENT
+    return None
+
+
+def to_json_schema(node: Any, direction: str | None = None, dialect: str = DRAFT4) -> Any:
+    """Convert one Swagger schema object (recursively) to JSON Schema draft 4 (``dialect``
+    ``2020-12``: a 3.1 schema, kept as JSON Schema 2020-12), for ``direction`` (:data:`REQUEST`:
+    readOnly properties neither required nor accepted; :data:`RESPONSE`: writeOnly ones)."""
     if isinstance(node, list):
-        return [to_json_schema(n, direction) for n in node]
+        return [to_json_schema(n, direction, dialect) for n in node]
     if not isinstance(node, dict):
         return node
-    nullable = node.get("x-nullable") is True
-    if "$ref" in node:
+    modern = dialect == DRAFT2020
+    nullable = node.get("x-nullable") is True and not modern
+    if "$ref" in node and not (modern and len(node) > 1):
         ref = {"$ref": node["$ref"]}
         return {"anyOf": [{"type": "null"}, ref]} if nullable else ref
+    hidden = _hidden(direction)
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in _SWAGGER_ONLY or key.startswith("x-"):
             continue
         if key == "properties" and isinstance(value, dict):
-            request = direction == REQUEST
             out[key] = {
-                name: dict(READ_ONLY_SENT) if request and _read_only(sub) else to_json_schema(sub, direction)
+                name: dict(hidden[1]) if hidden and hidden[0](sub) else to_json_schema(sub, direction, dialect)
                 for name, sub in value.items()
             }
-        elif key == "required" and direction == REQUEST and isinstance(value, list):
+        elif key == "required" and hidden and isinstance(value, list):
             props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
-            kept = [name for name in value if not _read_only(props.get(name))]
+            kept = [name for name in value if not hidden[0](props.get(name))]
             if kept:
                 out[key] = kept
-        elif key in ("items", "additionalProperties", "allOf", "not", "anyOf", "oneOf"):
-            out[key] = to_json_schema(value, direction)
+        elif key in ("$defs", "dependentSchemas", "patternProperties") and modern and isinstance(value, dict):
+            out[key] = {k: to_json_schema(v, direction, dialect) for k, v in value.items()}
+        elif key in (_SUBSCHEMAS_2020 if modern else _SUBSCHEMAS):
+            out[key] = to_json_schema(value, direction, dialect)
         elif key == "type" and value == "file":
             continue
         else:
@@ -126,18 +163,26 @@ class SchemaCompiler:
     which lets tests check that nothing is compiled per request after start-up.
     """
 
-    def __init__(self, definitions: dict[str, Any]) -> None:
-        converted = {name: to_json_schema(schema) for name, schema in definitions.items()}
+    def __init__(self, definitions: dict[str, Any], dialect: str = DRAFT4) -> None:
+        self.dialect = dialect
+        converted = {name: to_json_schema(schema, None, dialect) for name, schema in definitions.items()}
         self.definitions = with_dispatch(definitions, converted)  # discriminators: see .discriminator
-        request = {name: to_json_schema(schema, REQUEST) for name, schema in definitions.items()}
+        request = {name: to_json_schema(schema, REQUEST, dialect) for name, schema in definitions.items()}
         request = with_dispatch(definitions, request)
         #: the definitions as a request sees them; the same object when no definition has a readOnly
         self.request_definitions = self.definitions if request == self.definitions else request
-        self._cache: dict[tuple[str, bool, bool, bool], Callable[[Any], Any]] = {}
+        response = {name: to_json_schema(schema, RESPONSE, dialect) for name, schema in definitions.items()}
+        response = with_dispatch(definitions, response)
+        #: the definitions as a response sees them; the same object when no definition has a writeOnly
+        self.response_definitions = self.definitions if response == self.definitions else response
+        self._cache: dict[tuple[str, bool, bool, int], Callable[[Any], Any]] = {}
+        self._rs: dict[str, Any] = {}
         self.compilations = 0
 
     def _definitions(self, direction: str | None) -> dict[str, Any]:
-        return self.request_definitions if direction == REQUEST else self.definitions
+        if direction == REQUEST:
+            return self.request_definitions
+        return self.response_definitions if direction == RESPONSE else self.definitions
 
     def compile(
         self, schema: dict[str, Any], *, fill_defaults: bool = False, lean: bool = False, direction: str | None = None
@@ -150,13 +195,16 @@ class SchemaCompiler:
         """
         definitions = self._definitions(direction)
         text = json.dumps(schema, sort_keys=True, default=str)
-        key = (text, fill_defaults, lean, definitions is self.definitions)
+        which = 0 if definitions is self.definitions else 1 if definitions is self.request_definitions else 2
+        key = (text, fill_defaults, lean, which)
         fn = self._cache.get(key)
         if fn is None:
             document = dict(schema)
             if "$ref" in text:
                 document["definitions"] = definitions
-            if lean:
+            if self.dialect == DRAFT2020:
+                fn = self._rs_compile(key, document)
+            elif lean:
                 fn = compile_lean(document, fill_defaults)
             else:
                 fn = fastjsonschema.compile(document, use_default=fill_defaults, use_formats=True)
@@ -164,19 +212,41 @@ class SchemaCompiler:
             self.compilations += 1
         return fn
 
+    def _rs_compile(self, key: tuple[str, bool, bool, int], document: dict[str, Any]) -> Callable[[Any], Any]:
+        """A 2020-12 validator (jsonschema-rs) behind the interface fastjsonschema's have: returns
+        the value when valid, raises JsonSchemaValueException when not (its errors: :func:`_rs_errors`)."""
+        compiled = jsonschema_rs.Draft202012Validator(document, validate_formats=True)
+        self._rs[key[0] + str(key[3])] = compiled
+        valid = compiled.is_valid
+
+        def check(value: Any) -> Any:
+            if not valid(value):
+                raise fastjsonschema.JsonSchemaValueException("does not match the schema")
+            return value
+
+        check.rs = compiled  # type: ignore[attr-defined]
+        return check
+
     def validator(
         self, swagger_schema: dict[str, Any], *, fill_defaults: bool = False, direction: str | None = None
     ) -> Validator:
         """A :class:`Validator` for a Swagger schema object, for ``direction`` (:data:`REQUEST`
-        for what clients send; None or :data:`RESPONSE` for what the service sends or keeps)."""
-        schema = to_json_schema(swagger_schema, direction)
+        for what clients send; :data:`RESPONSE` for what the service answers; None for what it keeps)."""
+        schema = to_json_schema(swagger_schema, direction, self.dialect)
         return Validator(self, schema, fill_defaults=fill_defaults, direction=direction)
 
     def resolve(self, schema: dict[str, Any], direction: str | None = None) -> dict[str, Any]:
         definitions = self._definitions(direction)
         seen = 0
         while "$ref" in schema and seen < 64:
-            schema = definitions.get(schema["$ref"].rsplit("/", 1)[-1], {})
+            ref = str(schema["$ref"])
+            if ref.startswith("#/definitions/") and "/" in ref[len("#/definitions/"):]:
+                node: Any = {"definitions": definitions}
+                for part in ref[2:].split("/"):
+                    node = node.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(node, dict) else {}
+                schema = node if isinstance(node, dict) else {}
+            else:
+                schema = definitions.get(ref.rsplit("/", 1)[-1], {})
             seen += 1
         return schema
 
@@ -215,7 +285,11 @@ class Validator:
         """Every error in ``value``, one per bad field, each with its path."""
         out: list[FieldError] = []
         try:
-            _collect(self._compiler, self.schema, value, list(path), out, 0, self.direction)
+            rs = getattr(self._fn, "rs", None)
+            if rs is not None:
+                _rs_errors(self._compiler, rs, value, list(path), out, self.direction)
+            else:
+                _collect(self._compiler, self.schema, value, list(path), out, 0, self.direction)
         except RecursionError:
             out.append(FieldError(_pointer(path) or "/", "is nested too deeply"))
         seen: set[tuple[str, str]] = set()
@@ -248,6 +322,9 @@ def _collect(
     schema = compiler.resolve(schema, direction)
     if schema.get("readOnly") is True and "not" in schema:  # READ_ONLY_SENT: sent in a request
         out.append(FieldError(_pointer(path), _READ_ONLY_MESSAGE))
+        return
+    if schema.get("writeOnly") is True and "not" in schema:  # WRITE_ONLY_SENT: in a response
+        out.append(FieldError(_pointer(path), _WRITE_ONLY_MESSAGE))
         return
     if depth > 200:
         out.append(FieldError(_pointer(path), "is nested too deeply"))
@@ -309,3 +386,71 @@ def _dispatch(compiler: SchemaCompiler, family: dict[str, Any], value: dict[str,
     elif isinstance(tag, str) and tag in family["subtypes"]:
         _collect(compiler, {"$ref": family["subtypes"][tag]}, value, path, out, depth + 1)
     return len(out) > before
+
+
+def _rs_errors(compiler: SchemaCompiler, rs: Any, value: Any, path: list[str], out: list[FieldError],
+               direction: str | None, depth: int = 0) -> None:
+    """Every error jsonschema-rs finds in ``value``, worded as the draft 4 walk words them; a
+    discriminator's dispatch (an ``anyOf`` "tag is not X, or the value is an X") reports the
+    named definition's own errors instead."""
+    for err in rs.iter_errors(value):
+        where = [*path, *(str(p) for p in err.instance_path)]
+        kind = type(err.kind).__name__
+        if kind == "Required":
+            out.append(FieldError(_pointer([*where, str(err.kind.property)]), "is required"))
+        elif kind == "AdditionalProperties" or kind == "UnevaluatedProperties":
+            names = getattr(err.kind, "unexpected", None) or []
+            out.extend(FieldError(_pointer([*where, str(n)]), "is not a known field") for n in names)
+            if not names:
+                out.append(FieldError(_pointer(where), _rs_message(err)))
+        elif kind == "Type":
+            types = list(getattr(err.kind, "types", None) or [])
+            out.append(FieldError(_pointer(where), _type_message({"type": types}) if types else _rs_message(err)))
+        elif kind == "Format":
+            out.append(FieldError(_pointer(where), f"must be {err.kind.format}" if hasattr(err.kind, "format")
+                                  else _rs_message(err)))
+        elif kind == "Not" and getattr(err.kind, "schema", None) == {}:
+            out.append(FieldError(_pointer(where), _WRITE_ONLY_MESSAGE if direction == RESPONSE
+                                  else _READ_ONLY_MESSAGE))
+        elif kind == "AnyOf" and depth < 16 and _dispatched(compiler, err, value, where, out, direction, depth):
+            continue
+        else:
+            out.append(FieldError(_pointer(where), _rs_message(err)))
+
+
+def _dispatched(compiler: SchemaCompiler, err: Any, value: Any, where: list[str], out: list[FieldError],
+                direction: str | None, depth: int) -> bool:
+    """For a discriminator's implication that failed: the errors of the definition the tag names."""
+    node: Any = err.instance
+    schema_path = [str(p) for p in err.schema_path]
+    if len(schema_path) < 2 or not isinstance(node, dict):
+        return False
+    # the implication's second branch is {"$ref": "#/definitions/<Sub>"}; find it by the tag's value
+    for family in _families(compiler, direction):
+        tag = node.get(family["property"])
+        target = family["subtypes"].get(tag) if isinstance(tag, str) else None
+        if target is None:
+            continue
+        sub_fn = compiler.compile({"$ref": target}, direction=direction)
+        rs = getattr(sub_fn, "rs", None)
+        if rs is None or rs.is_valid(node):
+            continue
+        _rs_errors(compiler, rs, node, where, out, direction, depth + 1)
+        return True
+    return False
+
+
+def _families(compiler: SchemaCompiler, direction: str | None) -> list[dict[str, Any]]:
+    return [d["x-discriminator"] for d in compiler._definitions(direction).values()
+            if isinstance(d, dict) and isinstance(d.get("x-discriminator"), dict)]
+
+
+def _rs_message(err: Any) -> str:
+    """jsonschema-rs's message without the value it starts with (``3 is not one of 1 or 2`` →
+    ``is not one of 1 or 2``), as the fields' messages read."""
+    message = str(err.message)
+    instance = json.dumps(err.instance, separators=(",", ":"), default=str)
+    for prefix in (instance + " ", repr(err.instance) + " ", str(err.instance) + " "):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message if len(message) <= 200 else message[:200] + "..."

@@ -23,7 +23,7 @@ from flask import g
 from .._core.errorbodies import REPRESENTATIVE, ErrorShape
 from .._core.errors import ApiError, FieldError, ResponseInvalid, SpecError
 from .._core.models import Model, to_plain
-from .._core.schema import SchemaCompiler, Validator
+from .._core.schema import RESPONSE, SchemaCompiler, Validator
 from .._core.spec import Operation
 
 
@@ -41,7 +41,7 @@ class ResponseValidator:
         self.declared: dict[str, _Declared] = {}
         for status, response in op.responses.items():
             schema = response.get("schema") if isinstance(response, dict) else None
-            self.declared[status] = _Declared(compiler.validator(schema) if schema else None)
+            self.declared[status] = _Declared(compiler.validator(schema, direction=RESPONSE) if schema else None)
         self.default_status = answer_status(op.responses)[0]
         # json.dumps(..., separators=..., ...) builds an encoder per call; this one is built once
         self._dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode

@@ -39,7 +39,7 @@ class ApiClient:
         self.kind = settings.kind
         self.settings = settings
         self.spec = spec
-        compiler = SchemaCompiler(spec.definitions)
+        compiler = SchemaCompiler(spec.definitions, spec.dialect)
         self.models = ModelRegistry(spec.definitions, compiler)
         self._log = service.log
         self._transport = transport
