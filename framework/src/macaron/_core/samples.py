@@ -145,11 +145,16 @@ def string(schema: dict[str, Any], default: str = "string") -> str:
 def number(schema: dict[str, Any], kind: str) -> int | float:
     """A number valid for ``schema``'s bounds and ``multipleOf``; an int for ``kind`` integer."""
     low, high = schema.get("minimum"), schema.get("maximum")
+    ex_low, ex_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if not isinstance(ex_low, bool) and isinstance(ex_low, (int, float)):  # 3.1: a number, not a flag
+        low, ex_low = (ex_low, True) if low is None or ex_low >= low else (low, False)
+    if not isinstance(ex_high, bool) and isinstance(ex_high, (int, float)):
+        high, ex_high = (ex_high, True) if high is None or ex_high <= high else (high, False)
     value: float = 1
     if low is not None:
-        value = low + (1 if schema.get("exclusiveMinimum") else 0)
+        value = low + (1 if ex_low else 0)
     elif high is not None and high < 1:
-        value = high - (1 if schema.get("exclusiveMaximum") else 0)
+        value = high - (1 if ex_high else 0)
     step = schema.get("multipleOf")
     if step:
         value = -(-value // step) * step

@@ -129,6 +129,11 @@ def to_json_schema(node: Any, direction: str | None = None, dialect: str = DRAFT
             continue
         else:
             out[key] = value
+    if not modern:  # draft 4's boolean exclusive bounds (2.0, 3.0), as the draft 7 fastjsonschema compiles reads them
+        for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if isinstance(out.get(exclusive), bool):
+                if out.pop(exclusive) and bound in out:
+                    out[exclusive] = out.pop(bound)
     if out.get("type") == "integer" and node.get("format") in _INT_RANGES:
         low, high = _INT_RANGES[node["format"]]
         out.setdefault("minimum", low)

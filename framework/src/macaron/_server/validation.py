@@ -59,9 +59,8 @@ def _body(name: str, required: bool, schema: dict[str, Any], compiler: SchemaCom
 
 def _form_fields(schema: dict[str, Any], encoding: dict[str, Any], compiler: SchemaCompiler
                  ) -> dict[str, tuple[Any, bool, bool, bool]]:
-    resolved = compiler.resolve(schema, REQUEST)
     out: dict[str, tuple[Any, bool, bool, bool]] = {}
-    for name, sub in (resolved.get("properties") or {}).items():
+    for name, sub in _properties(schema, compiler, 0).items():
         sub = compiler.resolve(sub, REQUEST) if isinstance(sub, dict) else {}
         kinds = sub.get("type")
         kind = next((k for k in kinds if k != "null"), None) if isinstance(kinds, list) else kinds
@@ -71,6 +70,16 @@ def _form_fields(schema: dict[str, Any], encoding: dict[str, Any], compiler: Sch
         as_json = is_json(media.split(";")[0].strip()) or (kind == "object" and not media)
         out[name] = (coercer({**sub, "type": kind}), kind == "array", binary, as_json)
     return out
+
+
+def _properties(schema: Any, compiler: SchemaCompiler, depth: int) -> dict[str, Any]:
+    """A form schema's properties, its ``allOf`` parts' included."""
+    resolved = compiler.resolve(schema, REQUEST) if isinstance(schema, dict) else {}
+    props: dict[str, Any] = {}
+    for part in resolved.get("allOf") or [] if depth < 8 else []:
+        props.update(_properties(part, compiler, depth + 1))
+    props.update(resolved.get("properties") or {})
+    return props
 
 
 class RequestValidator:
