@@ -343,7 +343,7 @@ def _collect(
             _collect(compiler, rest[0], value, path, out, depth + 1, direction)
             return
     family = schema.get("x-discriminator")
-    if family and isinstance(value, dict) and _dispatch(compiler, family, value, path, out, depth):
+    if family and isinstance(value, dict) and _dispatch(compiler, family, value, path, out, depth, direction):
         return
     before = len(out)
     for part in schema.get("allOf", []):
@@ -383,13 +383,13 @@ def _collect(
 
 
 def _dispatch(compiler: SchemaCompiler, family: dict[str, Any], value: dict[str, Any], path: list[str],
-              out: list[FieldError], depth: int) -> bool:
+              out: list[FieldError], depth: int, direction: str | None = None) -> bool:
     """The errors of an object against the subtype its discriminator names (True when it broke it)."""
     tag, before = value.get(family["property"]), len(out)
     if tag in family["outsiders"]:
         out.append(FieldError(_pointer([*path, family["property"]]), f"names {tag}, which is not a {family['name']}"))
     elif isinstance(tag, str) and tag in family["subtypes"]:
-        _collect(compiler, {"$ref": family["subtypes"][tag]}, value, path, out, depth + 1)
+        _collect(compiler, {"$ref": family["subtypes"][tag]}, value, path, out, depth + 1, direction)
     return len(out) > before
 
 

@@ -34,7 +34,7 @@ from .errors import SpecError
 from .oas3 import normalise
 from .oas3meta import meta_error as meta_error_3
 from .operations import HTTP_METHODS, Operation, index_operations
-from .refs import RefResolver
+from .refs import RefResolver, pointer_get
 
 __all__ = ["HTTP_METHODS", "Operation", "Spec", "load_spec", "python_name"]
 PARAM_TYPES = {"string", "number", "integer", "boolean", "array", "file"}
@@ -127,7 +127,9 @@ def _check_definition_refs(path: Path, doc: dict[str, Any]) -> None:
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/definitions/"):
                 name = ref.split("/", 2)[2]
-                if name not in definitions:
+                if name not in definitions and "/" in name:  # 3.1: a pointer into a schema ($defs)
+                    pointer_get(doc, ref[1:], f"{path}: at '{where}'")
+                elif name not in definitions:
                     raise SpecError(f"{path}: at '{where}': $ref to unknown definition {name!r}")
             for k, v in node.items():
                 visit(v, f"{where}/{k}")

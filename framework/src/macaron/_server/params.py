@@ -52,6 +52,14 @@ MISSING = object()
 Coerce = Callable[[Any], Any]
 
 
+class FieldValueError(ValueError):
+    """A property of an object parameter that is not of its type (named in the error's path)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 def _integer(raw: str) -> int:
     if not _INT.match(raw.strip()):
         raise ValueError("must be an integer")
@@ -85,6 +93,8 @@ _SCALARS: dict[str | None, Coerce] = {"integer": _integer, "number": _number, "b
 def coercer(schema: Mapping[str, Any]) -> Coerce:
     """The function from a parameter's (or an item's) text to its value; ValueError says why not."""
     kind = schema.get("type")
+    if isinstance(kind, list):  # 3.1: a list of types; text is read as the first that is not null
+        kind = next((k for k in kind if k != "null"), None)
     if kind == "array":
         items = schema.get("items")
         item = coercer(items if isinstance(items, dict) else {})
@@ -99,7 +109,13 @@ def coercer(schema: Mapping[str, Any]) -> Coerce:
         def coerce(raw: Any) -> Any:
             if not isinstance(raw, dict):
                 raise ValueError("must be an object")
-            return {k: fields.get(k, _same)(v) for k, v in raw.items()}
+            out = {}
+            for k, v in raw.items():
+                try:
+                    out[k] = fields.get(k, _same)(v)
+                except ValueError as exc:
+                    raise FieldValueError(k, str(exc)) from None
+            return out
     else:
         coerce = _SCALARS.get(kind, _same)
     if schema.get("x-nullable") is not True:
@@ -202,6 +218,9 @@ class Param:
         else:
             try:
                 value = self.coerce(raw)
+            except FieldValueError as exc:
+                errors.append(FieldError("/" + "/".join([*self.path, exc.key]), str(exc)))
+                return
             except ValueError as exc:
                 errors.append(FieldError("/" + "/".join(self.path), str(exc)))
                 return

@@ -99,9 +99,10 @@ def required_scopes(spec: dict[str, Any]) -> list[str] | None:
 
 def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examples: int,
                 max_time: int | None = None, base_url: str | None = None, checks: tuple[str, ...] = CHECKS,
-                auth: dict[str, Any] | None = None) -> Any:
+                auth: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
     """The schemathesis configuration of a run: both data modes, ``checks``, the token on every bearer
-    scheme (or ``auth``: schemathesis's per-scheme credentials, as given)."""
+    scheme (or ``auth``: schemathesis's per-scheme credentials, as given; ``headers``: sent on every
+    request)."""
     from schemathesis.config import SchemathesisConfig
 
     schemes = [name for name, d in (spec.get("securityDefinitions") or {}).items()
@@ -122,6 +123,8 @@ def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examp
         settings["auth"] = {"openapi": {name: {"api_key": f"Bearer {token}"} for name in schemes}}
     if auth:
         settings["auth"] = {"openapi": auth}
+    if headers:
+        settings["headers"] = dict(headers)
     return SchemathesisConfig.from_dict(settings)
 
 
