@@ -50,9 +50,7 @@ def ref_name(ref: Any) -> str | None:
 
 def convert(node: Any, version: str) -> Any:
     """A 3.x schema (``version`` "3.0" or "3.1") in the framework's form (see the module docstring)."""
-    if isinstance(node, bool):
-        return {} if node else {"not": {}}
-    if not isinstance(node, dict):
+    if not isinstance(node, dict):  # booleans too: 2020-12's true/false schemas stay as written
         return node
     if isinstance(node.get("$ref"), str):
         ref = {"$ref": rewrite_ref(node["$ref"])}

@@ -230,6 +230,7 @@ class SchemaCompiler:
             return value
 
         check.rs = compiled  # type: ignore[attr-defined]
+        check.document = document  # type: ignore[attr-defined]  # where its errors' schema paths point
         return check
 
     def validator(
@@ -292,7 +293,7 @@ class Validator:
         try:
             rs = getattr(self._fn, "rs", None)
             if rs is not None:
-                _rs_errors(self._compiler, rs, value, list(path), out, self.direction)
+                _rs_errors(self._compiler, self._fn, value, list(path), out, self.direction)
             else:
                 _collect(self._compiler, self.schema, value, list(path), out, 0, self.direction)
         except RecursionError:
@@ -393,11 +394,24 @@ def _dispatch(compiler: SchemaCompiler, family: dict[str, Any], value: dict[str,
     return len(out) > before
 
 
-def _rs_errors(compiler: SchemaCompiler, rs: Any, value: Any, path: list[str], out: list[FieldError],
+def _at(document: Any, parts: list[Any]) -> Any:
+    node = document
+    for part in parts:
+        if isinstance(node, dict):
+            node = node.get(str(part))
+        elif isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def _rs_errors(compiler: SchemaCompiler, fn: Any, value: Any, path: list[str], out: list[FieldError],
                direction: str | None, depth: int = 0) -> None:
     """Every error jsonschema-rs finds in ``value``, worded as the draft 4 walk words them; a
     discriminator's dispatch (an ``anyOf`` "tag is not X, or the value is an X") reports the
     named definition's own errors instead."""
+    rs, document = fn.rs, fn.document
     for err in rs.iter_errors(value):
         where = [*path, *(str(p) for p in err.instance_path)]
         kind = type(err.kind).__name__
@@ -414,9 +428,10 @@ def _rs_errors(compiler: SchemaCompiler, rs: Any, value: Any, path: list[str], o
         elif kind == "Format":
             out.append(FieldError(_pointer(where), f"must be {err.kind.format}" if hasattr(err.kind, "format")
                                   else _rs_message(err)))
-        elif kind == "Not" and getattr(err.kind, "schema", None) == {}:
-            out.append(FieldError(_pointer(where), _WRITE_ONLY_MESSAGE if direction == RESPONSE
-                                  else _READ_ONLY_MESSAGE))
+        elif kind == "Not" and (hidden := _at(document, list(err.schema_path)[:-1])) in (READ_ONLY_SENT,
+                                                                                          WRITE_ONLY_SENT):
+            out.append(FieldError(_pointer(where), _READ_ONLY_MESSAGE if hidden == READ_ONLY_SENT
+                                  else _WRITE_ONLY_MESSAGE))
         elif kind == "AnyOf" and depth < 16 and _dispatched(compiler, err, value, where, out, direction, depth):
             continue
         else:
@@ -440,7 +455,7 @@ def _dispatched(compiler: SchemaCompiler, err: Any, value: Any, where: list[str]
         rs = getattr(sub_fn, "rs", None)
         if rs is None or rs.is_valid(node):
             continue
-        _rs_errors(compiler, rs, node, where, out, direction, depth + 1)
+        _rs_errors(compiler, sub_fn, node, where, out, direction, depth + 1)
         return True
     return False
 
