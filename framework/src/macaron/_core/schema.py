@@ -49,6 +49,7 @@ READ_ONLY_SENT: dict[str, Any] = {"not": {}, "readOnly": True}
 #: What a writeOnly property becomes in the response direction: nothing may be answered for it.
 WRITE_ONLY_SENT: dict[str, Any] = {"not": {}, "writeOnly": True}
 DRAFT4 = "draft4"
+DRAFT7 = "draft7"  # OpenAPI 3.0: draft 4's words as the converter writes them, compiled by jsonschema-rs
 DRAFT2020 = "2020-12"
 _READ_ONLY_MESSAGE = "is read-only: the server sets it, a request must not send it"
 _WRITE_ONLY_MESSAGE = "is write-only: a client sends it, a response must not carry it"
@@ -207,7 +208,7 @@ class SchemaCompiler:
             document = dict(schema)
             if "$ref" in text:
                 document["definitions"] = definitions
-            if self.dialect == DRAFT2020:
+            if self.dialect in (DRAFT7, DRAFT2020):
                 fn = self._rs_compile(key, document)
             elif lean:
                 fn = compile_lean(document, fill_defaults)
@@ -220,7 +221,10 @@ class SchemaCompiler:
     def _rs_compile(self, key: tuple[str, bool, bool, int], document: dict[str, Any]) -> Callable[[Any], Any]:
         """A 2020-12 validator (jsonschema-rs) behind the interface fastjsonschema's have: returns
         the value when valid, raises JsonSchemaValueException when not (its errors: :func:`_rs_errors`)."""
-        compiled = jsonschema_rs.Draft202012Validator(document, validate_formats=True)
+        if self.dialect == DRAFT2020:
+            compiled = jsonschema_rs.Draft202012Validator(document, validate_formats=True)
+        else:  # draft 7 knows no uuid, which OpenAPI 3.0 specs use (and fastjsonschema checks for 2.0)
+            compiled = jsonschema_rs.Draft7Validator(document, validate_formats=True, formats={"uuid": _is_uuid})
         self._rs[key[0] + str(key[3])] = compiled
         valid = compiled.is_valid
 
@@ -394,6 +398,13 @@ def _dispatch(compiler: SchemaCompiler, family: dict[str, Any], value: dict[str,
     return len(out) > before
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _is_uuid(value: str) -> bool:
+    return bool(_UUID.match(value))
+
+
 def _at(document: Any, parts: list[Any]) -> Any:
     node = document
     for part in parts:
@@ -432,37 +443,30 @@ def _rs_errors(compiler: SchemaCompiler, fn: Any, value: Any, path: list[str], o
                                                                                           WRITE_ONLY_SENT):
             out.append(FieldError(_pointer(where), _READ_ONLY_MESSAGE if hidden == READ_ONLY_SENT
                                   else _WRITE_ONLY_MESSAGE))
-        elif kind == "AnyOf" and depth < 16 and _dispatched(compiler, err, value, where, out, direction, depth):
+        elif kind == "AnyOf" and depth < 16 and _narrowed(compiler, document, err, where, out, direction, depth):
             continue
         else:
             out.append(FieldError(_pointer(where), _rs_message(err)))
 
 
-def _dispatched(compiler: SchemaCompiler, err: Any, value: Any, where: list[str], out: list[FieldError],
-                direction: str | None, depth: int) -> bool:
-    """For a discriminator's implication that failed: the errors of the definition the tag names."""
-    node: Any = err.instance
-    schema_path = [str(p) for p in err.schema_path]
-    if len(schema_path) < 2 or not isinstance(node, dict):
+def _narrowed(compiler: SchemaCompiler, document: Any, err: Any, where: list[str], out: list[FieldError],
+              direction: str | None, depth: int) -> bool:
+    """An ``anyOf`` the converter wrote, reported by the branch that applies: a nullable value's
+    non-null branch (``[{"type": "null"}, X]``), or a discriminator's implication ("the tag is not
+    T, or the value is the T definition") by the definition the tag names."""
+    branches = _at(document, list(err.schema_path))
+    if not isinstance(branches, list) or len(branches) != 2:
         return False
-    # the implication's second branch is {"$ref": "#/definitions/<Sub>"}; find it by the tag's value
-    for family in _families(compiler, direction):
-        tag = node.get(family["property"])
-        target = family["subtypes"].get(tag) if isinstance(tag, str) else None
-        if target is None:
-            continue
-        sub_fn = compiler.compile({"$ref": target}, direction=direction)
-        rs = getattr(sub_fn, "rs", None)
-        if rs is None or rs.is_valid(node):
-            continue
-        _rs_errors(compiler, sub_fn, node, where, out, direction, depth + 1)
-        return True
-    return False
-
-
-def _families(compiler: SchemaCompiler, direction: str | None) -> list[dict[str, Any]]:
-    return [d["x-discriminator"] for d in compiler._definitions(direction).values()
-            if isinstance(d, dict) and isinstance(d.get("x-discriminator"), dict)]
+    first, second = branches
+    tag_check = isinstance(first, dict) and set(first) == {"properties"} and isinstance(second, dict) \
+        and set(second) == {"$ref"}
+    if first != {"type": "null"} and not tag_check:
+        return False
+    sub = compiler.compile(second, direction=direction)
+    if getattr(sub, "rs", None) is None or sub.rs.is_valid(err.instance):  # type: ignore[attr-defined]
+        return False
+    _rs_errors(compiler, sub, err.instance, where, out, direction, depth + 1)
+    return True
 
 
 def _rs_message(err: Any) -> str:

@@ -12,8 +12,8 @@ One model, three dialects. The version is read once — ``swagger: "2.0"``, ``op
 a parameter's ``x-style``/``x-explode``/``x-schema``, a body's ``x-content`` (a schema per media
 type), a response's ``x-content``. Downstream (validation, models, fakes, docs, fuzzing, clients)
 reads :attr:`Spec.document` (that model) and :attr:`Spec.operations` only, so it handles one
-model, not three; :attr:`Spec.dialect` says how its schemas compile (``draft4`` for 2.0 and 3.0,
-``2020-12`` for 3.1). :attr:`Spec.source` is the document as written, refs across files pulled
+model, not three; :attr:`Spec.dialect` says how its schemas compile (``draft4`` for 2.0,
+``draft7`` for 3.0, ``2020-12`` for 3.1). :attr:`Spec.source` is the document as written, refs across files pulled
 in, in its own version: what ``/api.json`` and ``/docs`` serve. For 2.0 both are the same object.
 """
 
@@ -61,8 +61,9 @@ class Spec:
 
     @property
     def dialect(self) -> str:
-        """How the model's schemas compile: ``draft4`` (Swagger 2.0, OpenAPI 3.0) or ``2020-12`` (3.1)."""
-        return "2020-12" if self.version == "3.1" else "draft4"
+        """How the model's schemas compile (:mod:`.schema`): ``draft4`` (Swagger 2.0: fastjsonschema),
+        ``draft7`` (OpenAPI 3.0: draft 4's words, jsonschema-rs) or ``2020-12`` (3.1: jsonschema-rs)."""
+        return {"3.0": "draft7", "3.1": "2020-12"}.get(self.version, "draft4")
 
     @property
     def definitions(self) -> dict[str, Any]:
