@@ -58,7 +58,8 @@ def test_petstore_answers_examples_and_dispatches_the_union() -> None:
         pets = api.get("/v3/pets", headers=key)
         assert [p["name"] for p in pets.json()] == ["Tom", "Rex"]  # a component example, by $ref
         assert api.get("/v3/pets/1", headers=key).json()["name"] == "Tom"  # the media type's example
-        assert api.post("/v3/pets", json={"petType": "dog", "name": "Rex", "bark": "loud"}, headers=key).status_code == 201
+        dog = {"petType": "dog", "name": "Rex", "bark": "loud"}
+        assert api.post("/v3/pets", json=dog, headers=key).status_code == 201
         missing = api.post("/v3/pets", json={"petType": "dog", "name": "Rex"}, headers=key)
         assert missing.status_code == 400 and missing.json() == {
             "code": 400, "message": "1 field of the request breaks the spec: /body/bark is required"}
@@ -77,7 +78,8 @@ def test_billing_reads_forms_brackets_and_pipes_and_answers_its_error_format() -
         assert "/query/created/gte must be an integer" in bad.json()["error"]["message"]
         assert api.post("/v1/charges", data={"amount": "100", "currency": "usd"}, auth=auth).status_code == 200
         refused = api.post("/v1/charges", data={"amount": "10", "currency": "USD"}, auth=auth)
-        assert "/body/amount" in refused.json()["error"]["message"] and "/body/currency" in refused.json()["error"]["message"]
+        message = refused.json()["error"]["message"]
+        assert "/body/amount" in message and "/body/currency" in message
         assert api.get("/v1/charges").json()["error"]["code"] == "UNAUTHORIZED"
 
 
@@ -150,7 +152,8 @@ def test_inventory_conditionals_dependent_fields_and_family() -> None:
 
 def test_maps_json_parameter_deep_object_and_csv() -> None:
     for api in fake("maps31"):
-        found = api.get("/maps/places", params={"near": '{"lat": 1, "lon": 2}', "bbox[north]": "3", "kinds": "cafe bar"})
+        query = {"near": '{"lat": 1, "lon": 2}', "bbox[north]": "3", "kinds": "cafe bar"}
+        found = api.get("/maps/places", params=query)
         assert found.status_code == 200 and found.json()[0]["name"] == "Cafe Nero"
         assert sorted(paths(api.get("/maps/places", params={"near": '{"lat": 100}'}))) == [
             "/query/near/lat", "/query/near/lon"]
@@ -158,7 +161,8 @@ def test_maps_json_parameter_deep_object_and_csv() -> None:
         assert paths(api.get("/maps/places", params={"kinds": "a a"})) == ["/query/kinds"]  # uniqueItems
         csv = api.get("/maps/places", headers={"Accept": "text/csv"})
         assert csv.headers["Content-Type"].startswith("text/csv") and csv.text.startswith("id,name")
-        assert paths(api.post("/maps/keys?key=k", json={"label": "l", "secret": "0123456789abcdef"})) == ["/body/scopes"]
+        key = {"label": "l", "secret": "0123456789abcdef"}
+        assert paths(api.post("/maps/keys?key=k", json=key)) == ["/body/scopes"]  # dependentSchemas
         made = api.post("/maps/keys?key=k", json={"label": "l", "secret": "0123456789abcdef", "scopes": []})
         assert made.status_code == 201 and "secret" not in made.json()
 
@@ -177,7 +181,8 @@ def test_split_spec_resolves_across_files() -> None:
 def chat_cli() -> Iterator[str]:
     """``macaron fake fixtures/oas3/chat31.yaml`` as a user runs it."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "macaron", "fake", str(SPECS / "chat31.yaml"), "--port", str(port)],
+    command = [sys.executable, "-m", "macaron", "fake", str(SPECS / "chat31.yaml"), "--port", str(port)]
+    process = subprocess.Popen(command,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"

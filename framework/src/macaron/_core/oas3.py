@@ -202,6 +202,8 @@ class _Normaliser:
         for status, response in (op.get("responses") or {}).items():
             responses[str(status)], media = self.response(response, f"{where}/responses/{status}")
             produces += [m for m in media if m not in produces]
+        if not responses:  # 3.1 makes responses optional: any status, no body declared
+            responses["default"] = {"description": "(the spec declares no responses)"}
         out["responses"] = responses
         out["produces"] = produces or ["application/json"]
         if "security" in op:
@@ -216,7 +218,7 @@ class _Normaliser:
             kind = scheme.get("type")
             if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
                 scheme["type"] = "basic"
-            elif kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer" or kind == "openIdConnect":
+            elif (kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer") or kind == "openIdConnect":
                 scheme["type"] = "oauth2"
                 scheme.setdefault("x-oas3-type", kind)
             elif kind == "http":

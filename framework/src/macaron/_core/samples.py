@@ -2,7 +2,8 @@
 
 The spec's own words win: the schema's (or its definition's) ``example``/``default``/first ``enum``
 value; only then is a value generated from the schema (types, formats, patterns, lengths, bounds),
-with every declared property filled in (``readOnly`` ones too, ``writeOnly`` ones never: a sample is an answer) so a reader
+with every declared property filled in (``readOnly`` ones too, ``writeOnly`` ones never: a sample
+is an answer) so a reader
 sees the whole shape. Where a definition is the base of a discriminator family, the sample is its
 first most specific subtype, naming itself in the discriminator (:mod:`.discriminator`).
 
@@ -115,7 +116,7 @@ def _object(schema: dict[str, Any], definitions: dict[str, Any], depth: int, see
     out: dict[str, Any] = {}
     required = set(schema.get("required") or [])
     for name, sub in (schema.get("properties") or {}).items():
-        if depth > 2 and name not in required or (isinstance(sub, dict) and sub.get("writeOnly") is True):
+        if (depth > 2 and name not in required) or (isinstance(sub, dict) and sub.get("writeOnly") is True):
             continue  # a writeOnly property is never in an answer
         value = sample(sub, definitions, depth + 1, seen)
         if value is not None or (isinstance(sub, dict) and sub.get("x-nullable")):

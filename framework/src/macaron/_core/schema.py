@@ -221,6 +221,7 @@ class SchemaCompiler:
     def _rs_compile(self, key: tuple[str, bool, bool, int], document: dict[str, Any]) -> Callable[[Any], Any]:
         """A 2020-12 validator (jsonschema-rs) behind the interface fastjsonschema's have: returns
         the value when valid, raises JsonSchemaValueException when not (its errors: :func:`_rs_errors`)."""
+        compiled: Any
         if self.dialect == DRAFT2020:
             compiled = jsonschema_rs.Draft202012Validator(document, validate_formats=True)
         else:  # draft 7 knows no uuid, which OpenAPI 3.0 specs use (and fastjsonschema checks for 2.0)

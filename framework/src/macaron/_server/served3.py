@@ -116,7 +116,7 @@ def _tags(doc: dict[str, Any], name: str) -> None:
     tags = doc.setdefault("tags", [])
     declared = {t.get("name") for t in tags}
     for item in (doc.get("paths") or {}).values():
-        for method, op in item.items():
+        for op in item.values():
             if not isinstance(op, dict) or "responses" not in op or "built-in" in (op.get("tags") or []):
                 continue
             op.setdefault("tags", [name])

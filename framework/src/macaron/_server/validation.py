@@ -167,7 +167,8 @@ class RequestValidator:
                 value[name] = files if many else files[0]
                 checked[name] = [f.filename or "file" for f in files] if many else (files[0].filename or "file")
                 continue
-            texts = request.form.getlist(name) + [f.read().decode("utf-8", "replace") for f in request.files.getlist(name)]
+            texts = request.form.getlist(name)
+            texts += [f.read().decode("utf-8", "replace") for f in request.files.getlist(name)]
             try:
                 if as_json:
                     parsed = [json.loads(t) for t in texts]
@@ -184,9 +185,7 @@ class RequestValidator:
         if errs:
             errors.extend(errs)
             return
-        if body.model is not None:
-            value = body.model.__registry__.build(body.model, value)
-        kwargs[body.kwarg] = value
+        kwargs[body.kwarg] = value if body.model is None else body.model.__registry__.build(body.model, value)
 
     def _read_body(self, request: Request, kwargs: dict[str, Any], errors: list[FieldError]) -> None:
         body = self.body

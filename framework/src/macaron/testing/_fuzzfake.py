@@ -81,8 +81,9 @@ def fuzz_fake(spec_path: str | Path, *, seed: int = 0, max_examples: int = 20, m
     app = create_fake_app(spec_path, stateful=stateful)
     with serve_app(app) as url, _xml_bodies(spec):
         base = url + str(spec.get("basePath") or "").rstrip("/")
+        headers: dict[str, str] = {}
         if loaded.version == "2.0":
-            auth, headers = credentials(spec), {}
+            auth = credentials(spec)
         else:
             auth, headers = credentials_3(loaded.source)
         config = fuzz_config(spec, token=None, seed=seed, max_examples=max_examples, max_time=max_time,
