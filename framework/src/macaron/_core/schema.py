@@ -34,7 +34,7 @@ import fastjsonschema
 import jsonschema_rs
 
 from .discriminator import with_dispatch
-from .errors import FieldError
+from .errors import FieldError, SpecError
 from .leancode import compile_lean, lean_code
 
 __all__ = ["READ_ONLY_SENT", "REQUEST", "RESPONSE", "SchemaCompiler", "Validator", "lean_code", "to_json_schema"]
@@ -222,10 +222,13 @@ class SchemaCompiler:
         """A 2020-12 validator (jsonschema-rs) behind the interface fastjsonschema's have: returns
         the value when valid, raises JsonSchemaValueException when not (its errors: :func:`_rs_errors`)."""
         compiled: Any
-        if self.dialect == DRAFT2020:
-            compiled = jsonschema_rs.Draft202012Validator(document, validate_formats=True)
-        else:  # draft 7 knows no uuid, which OpenAPI 3.0 specs use (and fastjsonschema checks for 2.0)
-            compiled = jsonschema_rs.Draft7Validator(document, validate_formats=True, formats={"uuid": _is_uuid})
+        try:
+            if self.dialect == DRAFT2020:
+                compiled = jsonschema_rs.Draft202012Validator(document, validate_formats=True)
+            else:  # draft 7 knows no uuid, which OpenAPI 3.0 specs use (and fastjsonschema checks for 2.0)
+                compiled = jsonschema_rs.Draft7Validator(document, validate_formats=True, formats={"uuid": _is_uuid})
+        except ValueError as exc:  # jsonschema-rs checks the schema against its meta-schema
+            raise SpecError(f"a schema of the spec is not valid JSON Schema: {str(exc).splitlines()[0][:300]}") from None
         self._rs[key[0] + str(key[3])] = compiled
         valid = compiled.is_valid
 

@@ -97,3 +97,45 @@ def deep_object(name: str, args: Any) -> dict[str, str] | None:
     head = name + "["
     found = {key[len(head):-1]: args.get(key) for key in args if key.startswith(head) and key.endswith("]")}
     return found or None
+
+
+def _text(value: Any) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def encode(style: str, explode: bool, name: str, value: Any) -> str:
+    """One parameter's text (path, header, cookie, or a query value that is not exploded), the
+    inverse of :func:`split`: ``encode("label", True, "id", [3, 4])`` → ``.3.4``."""
+    sep = _DELIMITER.get(style, ",")
+    if isinstance(value, list):
+        parts = [_text(v) for v in value]
+        if style == "label":
+            return "." + ("." if explode else ",").join(parts)
+        if style == "matrix":
+            return "".join(f";{name}={p}" for p in parts) if explode else f";{name}=" + ",".join(parts)
+        return sep.join(parts)
+    if isinstance(value, dict):
+        if explode:
+            pairs = [f"{k}={_text(v)}" for k, v in value.items()]
+            if style == "label":
+                return "." + ".".join(pairs)
+            if style == "matrix":
+                return "".join(f";{p}" for p in pairs)
+            return ",".join(pairs)
+        flat = sep.join(f"{k}{sep}{_text(v)}" for k, v in value.items())
+        return f".{flat}" if style == "label" else f";{name}={flat}" if style == "matrix" else flat
+    text = _text(value)
+    return f".{text}" if style == "label" else f";{name}={text}" if style == "matrix" else text
+
+
+def query_pairs(style: str, explode: bool, name: str, value: Any) -> list[tuple[str, str]]:
+    """A query parameter's ``(name, text)`` pairs, as the query string carries them."""
+    if isinstance(value, dict) and style == "deepObject":
+        return [(f"{name}[{k}]", _text(v)) for k, v in value.items()]
+    if isinstance(value, dict) and explode:
+        return [(str(k), _text(v)) for k, v in value.items()]
+    if isinstance(value, list) and explode:
+        return [(name, _text(v)) for v in value]
+    return [(name, encode(style, False, name, value))]

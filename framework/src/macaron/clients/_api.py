@@ -146,6 +146,9 @@ def _credential(document: Mapping[str, Any], security: list[dict[str, Any]] | No
     for requirement in security:
         for name in requirement:
             scheme = schemes.get(name) or {}
+            if scheme.get("type") == "oauth2" and scheme.get("x-oas3-type") == "http":  # 3.x http bearer
+                prefix = "Bearer " if settings.api_key_prefix is None else settings.api_key_prefix
+                return "header", "Authorization", prefix + settings.api_key.reveal()
             if scheme.get("type") == "apiKey":
                 header = str(scheme.get("name"))
                 prefix = settings.api_key_prefix
