@@ -228,7 +228,8 @@ class SchemaCompiler:
             else:  # draft 7 knows no uuid, which OpenAPI 3.0 specs use (and fastjsonschema checks for 2.0)
                 compiled = jsonschema_rs.Draft7Validator(document, validate_formats=True, formats={"uuid": _is_uuid})
         except ValueError as exc:  # jsonschema-rs checks the schema against its meta-schema
-            raise SpecError(f"a schema of the spec is not valid JSON Schema: {str(exc).splitlines()[0][:300]}") from None
+            first = str(exc).splitlines()[0][:300]
+            raise SpecError(f"a schema of the spec is not valid JSON Schema: {first}") from None
         self._rs[key[0] + str(key[3])] = compiled
         valid = compiled.is_valid
 

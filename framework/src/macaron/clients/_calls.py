@@ -227,7 +227,8 @@ class OperationCall:
         if self.credential is not None:
             where, name, value = self.credential
             if where == "cookie":  # OpenAPI 3.x: an API key in a cookie
-                built["headers"]["Cookie"] = "; ".join(filter(None, [built["headers"].get("Cookie"), f"{name}={value}"]))
+                sent = [built["headers"].get("Cookie"), f"{name}={value}"]
+                built["headers"]["Cookie"] = "; ".join(c for c in sent if c)
             elif where == "header":
                 built["headers"][name] = value
             elif isinstance(built.get("params"), list):
