@@ -163,6 +163,12 @@ def test_label_path_pipe_query_and_a_discriminated_union(api: Api) -> None:
     assert_problem(api.post("/shapes", json={"side": 1}), 400, "VALIDATION_ERROR", paths=["/body/kind"])
 
 
+def test_declared_response_headers_are_checked(api: Api) -> None:
+    assert_problem(api.post("/shapes", json={"kind": "square", "side": 40}), 500, "RESPONSE_INVALID")  # missing
+    assert_problem(api.post("/shapes", json={"kind": "square", "side": 20}), 500, "RESPONSE_INVALID")  # not a number
+    assert api.post("/shapes", json={"kind": "square", "side": 2}).status_code == 201
+
+
 def test_served_spec_is_the_document_in_its_version(api: Api) -> None:
     served = api.get("/api.json").json()
     version = "3.1" if "3.1" in served["info"]["title"] else "3.0"
