@@ -105,9 +105,8 @@ def served_spec_3(service: Service, builtin_paths: dict[str, Any]) -> dict[str, 
             paths.setdefault(route, {m: _operation(op, version) for m, op in item.items()})
         schemes = components.setdefault("securitySchemes", {})
         for name, scheme in scratch["securityDefinitions"].items():
-            if name not in schemes:
-                schemes[name] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                                 "description": scheme.get("description", "Authorization: Bearer <JWT>")}
+            if name not in schemes:  # the built-in bearer scheme, declared as for a 2.0 spec
+                schemes[name] = {k: v for k, v in scheme.items() if k in ("type", "in", "name", "description")}
     _tags(doc, service.name)
     return doc
 
