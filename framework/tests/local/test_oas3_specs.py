@@ -171,10 +171,16 @@ def test_split_spec_resolves_across_files() -> None:
     spec = load_spec(SPECS / "split31.yaml")
     assert {"Order", "Line", "Failure", "Local"} <= set(spec.definitions)
     assert {str(p) for p in spec.files} == {str(SPECS / "split31.yaml"), str(SPECS / "split31-common.yaml")}
-    for api in fake("split31"):
-        assert api.get("/v1/orders").status_code == 200
+    for api in fake("split31"):  # with its stateful handlers (fixtures/oas3/fakes/split31.py)
+        assert api.get("/v1/orders").json() == []
         assert paths(api.post("/v1/orders", json={"lines": [{"sku": "a", "qty": 0}]})) == ["/body/lines/0/qty"]
+        placed = api.post("/v1/orders", json={"lines": [{"sku": "a", "qty": 2}], "note": None})
+        assert placed.status_code == 201 and placed.json()["id"] == 1
+        assert api.get("/v1/orders").json() == [placed.json()]
+        assert api.get("/v1/orders/1").json() == placed.json()
+        assert api.get("/v1/orders/9").json() == {"reason": "no order 9"}
         assert paths(api.get("/v1/orders/0")) == ["/path/orderId"]
+        assert api.get("/__fake__/state").json()["orders"][0]["lines"] == [{"sku": "a", "qty": 2}]
 
 
 @pytest.fixture(scope="module")
