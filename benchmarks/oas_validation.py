@@ -25,9 +25,7 @@ SPECS = {"2.0": "api.yaml", "3.0": "api30.yaml", "3.1": "api31.yaml"}
 
 
 def _service(version: str) -> Any:
-    from macaron import Service
-    from macaron._core.config import load_config
-    from macaron._core.spec import load_spec
+    from macaron import Service, load_config, load_spec
 
     directory = HERE / "bench_service"
     return Service(load_config(directory, {}), load_spec(directory / SPECS[version]))

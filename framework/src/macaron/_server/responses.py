@@ -30,6 +30,7 @@ from .._core.errors import ApiError, FieldError, ResponseInvalid, SpecError
 from .._core.models import Model, to_plain
 from .._core.schema import RESPONSE, SchemaCompiler, Validator
 from .._core.spec import Operation
+from .params import coercer
 
 
 @dataclass(slots=True)
@@ -47,8 +48,6 @@ class _Declared:
 
 
 def _headers(response: Any, compiler: SchemaCompiler) -> tuple[_Header, ...]:
-    from .params import coercer  # the text → value rules of parameters
-
     out = []
     for name, header in ((response or {}).get("headers") or {}).items() if isinstance(response, dict) else ():
         if isinstance(header, dict) and "x-schema" in header:  # OpenAPI 3.x (see the module's docstring)

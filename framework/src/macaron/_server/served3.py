@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._core.errors import PROBLEM_JSON
 from .authroutes import annotate_spec
+from .builtins import PROBLEM_SCHEMA
 from .security import requirement
 
 if TYPE_CHECKING:
@@ -70,8 +71,6 @@ def _operation(op: dict[str, Any], version: str) -> dict[str, Any]:
 
 def served_spec_3(service: Service, builtin_paths: dict[str, Any]) -> dict[str, Any]:
     """``/api.json`` for a 3.x service (see the module's docstring)."""
-    from .builtins import PROBLEM_SCHEMA
-
     spec = service.spec
     version = spec.version
     doc = copy.deepcopy(spec.source)
