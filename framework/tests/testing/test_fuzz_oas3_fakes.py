@@ -23,7 +23,7 @@ def _quiet() -> None:
     ("chat31", 2), ("inventory31", 3), ("maps31", 2), ("split31", 3),
 ])
 def test_a_3x_fake_answers_only_as_its_spec_declares(name: str, operations: int) -> None:
-    report = fuzz_fake(SPECS / f"{name}.yaml", seed=7, max_examples=15, max_time=4)
+    report = fuzz_fake(SPECS / f"{name}.yaml", seed=7, max_examples=8)  # a number of cases, not a time: load-proof
     assert report.ok, report.summary()
     tested = report.operations - {"Stateful tests"}  # links: schemathesis chains calls too
     assert len(tested) == operations and any(200 <= s < 300 for s in report.statuses), report.summary()
