@@ -14,12 +14,12 @@ Definitions are converted once per direction; a spec without readOnly shares one
 :data:`RESPONSE` (what the service answers) reads ``writeOnly: true`` the same way in reverse:
 such a property is never required in an answer and never sent (answering it is an error).
 
-A compiler has a dialect. ``draft4`` (Swagger 2.0, OpenAPI 3.0: JSON Schema draft 4 with OpenAPI's
-words, as :mod:`.oas3schemas` writes them) compiles with fastjsonschema, as above. ``2020-12``
+A compiler has a dialect. ``draft4`` (Swagger 2.0) compiles with fastjsonschema, as above. ``draft7``
+(OpenAPI 3.0: JSON Schema draft 4 with OpenAPI's words, as :mod:`.oas3schemas` writes them) and ``2020-12``
 (OpenAPI 3.1: JSON Schema 2020-12 — type lists, ``const``, ``prefixItems``, ``$defs``,
 ``dependentRequired``, ``if``/``then``/``else``, ``unevaluatedProperties``, numeric
 ``exclusiveMinimum``) compiles with jsonschema-rs (fastjsonschema stops at draft 7), whose errors
-carry every bad field's instance path: :func:`_rs_errors` words them as the draft 4 walk does
+carry every bad field's instance path: :mod:`.schemars` words them as the draft 4 walk does
 (``/body/email``: "must be email", "is required", "is not a known field").
 """
 
@@ -31,28 +31,32 @@ from collections.abc import Callable
 from typing import Any
 
 import fastjsonschema
-import jsonschema_rs
 
 from .discriminator import with_dispatch
-from .errors import FieldError, SpecError
+from .errors import FieldError
 from .leancode import compile_lean, lean_code
+from .schemars import (
+    _READ_ONLY_MESSAGE,
+    _WRITE_ONLY_MESSAGE,
+    DRAFT7,
+    DRAFT2020,
+    READ_ONLY_SENT,
+    WRITE_ONLY_SENT,
+    _pointer,
+    _type_message,
+    compile_rs,
+    rs_errors,
+)
 
-__all__ = ["READ_ONLY_SENT", "REQUEST", "RESPONSE", "SchemaCompiler", "Validator", "lean_code", "to_json_schema"]
+__all__ = ["DRAFT4", "DRAFT7", "DRAFT2020", "READ_ONLY_SENT", "REQUEST", "RESPONSE", "WRITE_ONLY_SENT",
+           "SchemaCompiler", "Validator", "lean_code", "to_json_schema"]
 
 #: The direction of a validator for what a client sends (``readOnly`` applies). Validators of
 #: any other direction (None, ``"response"``) take schemas as written: a response, a model, a
 #: stored item must hold their readOnly properties.
 REQUEST = "request"
 RESPONSE = "response"
-#: What a readOnly property becomes in the request direction: nothing may be sent for it.
-READ_ONLY_SENT: dict[str, Any] = {"not": {}, "readOnly": True}
-#: What a writeOnly property becomes in the response direction: nothing may be answered for it.
-WRITE_ONLY_SENT: dict[str, Any] = {"not": {}, "writeOnly": True}
 DRAFT4 = "draft4"
-DRAFT7 = "draft7"  # OpenAPI 3.0: draft 4's words as the converter writes them, compiled by jsonschema-rs
-DRAFT2020 = "2020-12"
-_READ_ONLY_MESSAGE = "is read-only: the server sets it, a request must not send it"
-_WRITE_ONLY_MESSAGE = "is write-only: a client sends it, a response must not carry it"
 _SWAGGER_ONLY = {"discriminator", "readOnly", "writeOnly", "xml", "externalDocs", "example", "collectionFormat",
                  "x-nullable", "nullable", "deprecated"}
 _SUBSCHEMAS = ("items", "additionalProperties", "allOf", "not", "anyOf", "oneOf")
@@ -67,15 +71,6 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "object": lambda v: isinstance(v, dict),
     "array": lambda v: isinstance(v, list),
     "null": lambda v: v is None,
-}
-_TYPE_WORDS = {
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "a boolean",
-    "object": "an object",
-    "array": "an array",
-    "null": "null",
 }
 def _read_only(node: Any) -> bool:
     return isinstance(node, dict) and node.get("readOnly") is True
@@ -149,10 +144,6 @@ def to_json_schema(node: Any, direction: str | None = None, dialect: str = DRAFT
     return out
 
 
-def _pointer(parts: list[str]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def _clean_message(exc: fastjsonschema.JsonSchemaValueException) -> str:
     message = exc.message
     name = exc.name or "data"
@@ -182,7 +173,6 @@ class SchemaCompiler:
         #: the definitions as a response sees them; the same object when no definition has a writeOnly
         self.response_definitions = self.definitions if response == self.definitions else response
         self._cache: dict[tuple[str, bool, bool, int], Callable[[Any], Any]] = {}
-        self._rs: dict[str, Any] = {}
         self.compilations = 0
 
     def _definitions(self, direction: str | None) -> dict[str, Any]:
@@ -209,7 +199,7 @@ class SchemaCompiler:
             if "$ref" in text:
                 document["definitions"] = definitions
             if self.dialect in (DRAFT7, DRAFT2020):
-                fn = self._rs_compile(key, document)
+                fn = compile_rs(document, self.dialect)
             elif lean:
                 fn = compile_lean(document, fill_defaults)
             else:
@@ -217,30 +207,6 @@ class SchemaCompiler:
             self._cache[key] = fn
             self.compilations += 1
         return fn
-
-    def _rs_compile(self, key: tuple[str, bool, bool, int], document: dict[str, Any]) -> Callable[[Any], Any]:
-        """A 2020-12 validator (jsonschema-rs) behind the interface fastjsonschema's have: returns
-        the value when valid, raises JsonSchemaValueException when not (its errors: :func:`_rs_errors`)."""
-        compiled: Any
-        try:
-            if self.dialect == DRAFT2020:
-                compiled = jsonschema_rs.Draft202012Validator(document, validate_formats=True)
-            else:  # draft 7 knows no uuid, which OpenAPI 3.0 specs use (and fastjsonschema checks for 2.0)
-                compiled = jsonschema_rs.Draft7Validator(document, validate_formats=True, formats={"uuid": _is_uuid})
-        except ValueError as exc:  # jsonschema-rs checks the schema against its meta-schema
-            first = str(exc).splitlines()[0][:300]
-            raise SpecError(f"a schema of the spec is not valid JSON Schema: {first}") from None
-        self._rs[key[0] + str(key[3])] = compiled
-        valid = compiled.is_valid
-
-        def check(value: Any) -> Any:
-            if not valid(value):
-                raise fastjsonschema.JsonSchemaValueException("does not match the schema")
-            return value
-
-        check.rs = compiled  # type: ignore[attr-defined]
-        check.document = document  # type: ignore[attr-defined]  # where its errors' schema paths point
-        return check
 
     def validator(
         self, swagger_schema: dict[str, Any], *, fill_defaults: bool = False, direction: str | None = None
@@ -302,7 +268,7 @@ class Validator:
         try:
             rs = getattr(self._fn, "rs", None)
             if rs is not None:
-                _rs_errors(self._compiler, self._fn, value, list(path), out, self.direction)
+                rs_errors(self._compiler, self._fn, value, list(path), out, self.direction)
             else:
                 _collect(self._compiler, self.schema, value, list(path), out, 0, self.direction)
         except RecursionError:
@@ -322,12 +288,6 @@ def _type_ok(schema: dict[str, Any], value: Any) -> bool:
         return True
     types = expected if isinstance(expected, list) else [expected]
     return any(_JSON_TYPES.get(t, lambda v: True)(value) for t in types)
-
-
-def _type_message(schema: dict[str, Any]) -> str:
-    expected = schema["type"]
-    types = expected if isinstance(expected, list) else [expected]
-    return "must be " + " or ".join(_TYPE_WORDS.get(t, t) for t in types)
 
 
 def _collect(
@@ -401,85 +361,3 @@ def _dispatch(compiler: SchemaCompiler, family: dict[str, Any], value: dict[str,
     elif isinstance(tag, str) and tag in family["subtypes"]:
         _collect(compiler, {"$ref": family["subtypes"][tag]}, value, path, out, depth + 1, direction)
     return len(out) > before
-
-
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def _is_uuid(value: str) -> bool:
-    return bool(_UUID.match(value))
-
-
-def _at(document: Any, parts: list[Any]) -> Any:
-    node = document
-    for part in parts:
-        if isinstance(node, dict):
-            node = node.get(str(part))
-        elif isinstance(node, list) and str(part).isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
-def _rs_errors(compiler: SchemaCompiler, fn: Any, value: Any, path: list[str], out: list[FieldError],
-               direction: str | None, depth: int = 0) -> None:
-    """Every error jsonschema-rs finds in ``value``, worded as the draft 4 walk words them; a
-    discriminator's dispatch (an ``anyOf`` "tag is not X, or the value is an X") reports the
-    named definition's own errors instead."""
-    rs, document = fn.rs, fn.document
-    for err in rs.iter_errors(value):
-        where = [*path, *(str(p) for p in err.instance_path)]
-        kind = type(err.kind).__name__
-        if kind == "Required":
-            out.append(FieldError(_pointer([*where, str(err.kind.property)]), "is required"))
-        elif kind == "AdditionalProperties" or kind == "UnevaluatedProperties":
-            names = getattr(err.kind, "unexpected", None) or []
-            out.extend(FieldError(_pointer([*where, str(n)]), "is not a known field") for n in names)
-            if not names:
-                out.append(FieldError(_pointer(where), _rs_message(err)))
-        elif kind == "Type":
-            types = list(getattr(err.kind, "types", None) or [])
-            out.append(FieldError(_pointer(where), _type_message({"type": types}) if types else _rs_message(err)))
-        elif kind == "Format":
-            out.append(FieldError(_pointer(where), f"must be {err.kind.format}" if hasattr(err.kind, "format")
-                                  else _rs_message(err)))
-        elif kind == "Not" and (hidden := _at(document, list(err.schema_path)[:-1])) in (READ_ONLY_SENT,
-                                                                                          WRITE_ONLY_SENT):
-            out.append(FieldError(_pointer(where), _READ_ONLY_MESSAGE if hidden == READ_ONLY_SENT
-                                  else _WRITE_ONLY_MESSAGE))
-        elif kind == "AnyOf" and depth < 16 and _narrowed(compiler, document, err, where, out, direction, depth):
-            continue
-        else:
-            out.append(FieldError(_pointer(where), _rs_message(err)))
-
-
-def _narrowed(compiler: SchemaCompiler, document: Any, err: Any, where: list[str], out: list[FieldError],
-              direction: str | None, depth: int) -> bool:
-    """An ``anyOf`` the converter wrote, reported by the branch that applies: a nullable value's
-    non-null branch (``[{"type": "null"}, X]``), or a discriminator's implication ("the tag is not
-    T, or the value is the T definition") by the definition the tag names."""
-    branches = _at(document, list(err.schema_path))
-    if not isinstance(branches, list) or len(branches) != 2:
-        return False
-    first, second = branches
-    tag_check = isinstance(first, dict) and set(first) == {"properties"} and isinstance(second, dict) \
-        and set(second) == {"$ref"}
-    if first != {"type": "null"} and not tag_check:
-        return False
-    sub = compiler.compile(second, direction=direction)
-    if getattr(sub, "rs", None) is None or sub.rs.is_valid(err.instance):  # type: ignore[attr-defined]
-        return False
-    _rs_errors(compiler, sub, err.instance, where, out, direction, depth + 1)
-    return True
-
-
-def _rs_message(err: Any) -> str:
-    """jsonschema-rs's message without the value it starts with (``3 is not one of 1 or 2`` →
-    ``is not one of 1 or 2``), as the fields' messages read."""
-    message = str(err.message)
-    instance = json.dumps(err.instance, separators=(",", ":"), default=str)
-    for prefix in (instance + " ", repr(err.instance) + " ", str(err.instance) + " "):
-        if message.startswith(prefix):
-            return message[len(prefix):]
-    return message if len(message) <= 200 else message[:200] + "..."

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g
 
@@ -109,7 +109,7 @@ class ResponseValidator:
         if errors:
             self._fail(f"the {status} response's headers break the spec", errors)
 
-    def _fail(self, why: str, errors: list[FieldError]) -> None:
+    def _fail(self, why: str, errors: list[FieldError]) -> NoReturn:
         fields = "; ".join(f"{e.path}: {e.message}" for e in errors)
         self.log.error(
             "response of %s is invalid: %s%s",
