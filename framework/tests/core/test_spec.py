@@ -111,7 +111,14 @@ def test_undeclared_path_parameter_is_taken_as_a_required_string_with_a_warning(
 
 
 def test_not_swagger_2(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match=r"only Swagger 2\.0"):
+    # OpenAPI 3.0 and 3.1 load since issue 17 (tests/core/test_oas3_loading.py); what is neither
+    # 2.0 nor 3.0.x/3.1.x is refused naming the field and the supported values
+    with pytest.raises(SpecError, match=r"at 'openapi': '3\.2\.0' is not a supported version; supported: "
+                                        r"swagger: \"2\.0\", openapi: 3\.0\.x or openapi: 3\.1\.x"):
+        load_spec(spec_file(tmp_path, {"openapi": "3.2.0", "info": {}, "paths": {}}))
+    with pytest.raises(SpecError, match=r"at 'swagger': '1\.2' is not a supported version"):
+        load_spec(spec_file(tmp_path, {"swagger": "1.2", "info": {}, "paths": {}}))
+    with pytest.raises(SpecError, match=r"at '/info': "):  # a 3.0 document is meta-validated, naming the place
         load_spec(spec_file(tmp_path, {"openapi": "3.0.0", "info": {}, "paths": {}}))
 
 

@@ -16,6 +16,13 @@ error walk (:mod:`.schema`), which reports the subtype's bad fields rather than 
 Samples (:mod:`.samples`) and models (:mod:`.models`) use :func:`family_property` and
 :func:`descendants` to name, generate and build a real subtype.
 
+OpenAPI 3.x adds two things (written by :mod:`.oas3schemas`): a base's ``x-discriminator-mapping``
+(tag → definition: the tag of a subtype is its mapping key, else its name), and unions — a
+definition with ``oneOf``/``anyOf`` and ``x-union: {property, mapping}`` — which :func:`with_dispatch`
+turns into the same dispatch: the tag must be one of the mapping's, and the object must be valid
+for the definition its tag names (so two members that both accept an object never make a
+``oneOf`` fail: the tag decides, as the discriminator means).
+
 Rule: pure functions over definitions (Swagger or converted); imports nothing of macaron.
 """
 
@@ -93,10 +100,45 @@ def _root(name: str, definitions: dict[str, Any]) -> str:
     return current
 
 
+def mapping_of(name: str, definitions: dict[str, Any]) -> dict[str, str]:
+    """Tag → definition for ``name``'s family (3.x mappings; empty when tags are the names)."""
+    schema = definitions.get(name)
+    union = schema.get("x-union") if isinstance(schema, dict) else None
+    if isinstance(union, dict):
+        return dict(union.get("mapping") or {})
+    root = definitions.get(_root(name, definitions))
+    return dict(root.get("x-discriminator-mapping") or {}) if isinstance(root, dict) else {}
+
+
+def tag_of(name: str, family: str, definitions: dict[str, Any]) -> str:
+    """The discriminator value that names definition ``name`` in ``family``'s family."""
+    for tag, target in mapping_of(family, definitions).items():
+        if target == name:
+            return tag
+    return name
+
+
+def _unions(raw: dict[str, Any], out: dict[str, Any]) -> None:
+    for name, schema in raw.items():
+        union = schema.get("x-union") if isinstance(schema, dict) else None
+        if not isinstance(union, dict):
+            continue
+        prop, tags = union["property"], dict(union.get("mapping") or {})
+        checks = [{"anyOf": [{"properties": {prop: {"not": {"enum": [tag]}}}}, {"$ref": _PREFIX + target}]}
+                  for tag, target in tags.items()]
+        out[name] = {"type": "object", "required": [prop], "properties": {prop: {"enum": list(tags)}},
+                     "allOf": checks,
+                     "x-discriminator": {"property": prop, "subtypes": {t: _PREFIX + d for t, d in tags.items()},
+                                         "outsiders": [], "name": name}}
+
+
 def with_dispatch(raw: dict[str, Any], converted: dict[str, Any]) -> dict[str, Any]:
     """``converted`` (the JSON Schema form of ``raw``) with every family member dispatching on its
     discriminator, as the module's docstring says. Definitions outside families are unchanged."""
     members = {name: prop for name in raw if (prop := family_property(name, raw))}
+    if any(isinstance(s, dict) and "x-union" in s for s in raw.values()):
+        converted = dict(converted)
+        _unions(raw, converted)
     if not members:
         return converted
     kids = children(raw)
@@ -116,9 +158,10 @@ def with_dispatch(raw: dict[str, Any], converted: dict[str, Any]) -> dict[str, A
     for name, prop in members.items():
         below = descendants(name, raw, kids)
         family = families[_root(name, raw)]
-        outsiders = [m for m in family if m != name and m not in below]
+        outsiders = [tag_of(m, name, raw) for m in family if m != name and m not in below]
         checks: list[dict[str, Any]] = [
-            {"anyOf": [{"properties": {prop: {"not": {"enum": [sub]}}}}, {"$ref": _PREFIX + sub}]} for sub in below
+            {"anyOf": [{"properties": {prop: {"not": {"enum": [tag_of(sub, name, raw)]}}}}, {"$ref": _PREFIX + sub}]}
+            for sub in below
         ]
         if outsiders:
             checks.append({"properties": {prop: {"not": {"enum": outsiders}}}})
@@ -126,7 +169,8 @@ def with_dispatch(raw: dict[str, Any], converted: dict[str, Any]) -> dict[str, A
             continue
         own = out[name]  # its own schema, checks added to its allOf (so its parts stay one resolve away)
         out[name] = {**own, "allOf": [*own.get("allOf", []), *checks],
-                     "x-discriminator": {"property": prop, "subtypes": {sub: _PREFIX + sub for sub in below},
+                     "x-discriminator": {"property": prop,
+                                         "subtypes": {tag_of(sub, name, raw): _PREFIX + sub for sub in below},
                                          "outsiders": outsiders, "name": name}}
     return out
 

@@ -25,6 +25,8 @@ class Model:
 
     __model_name__: ClassVar[str] = "Model"
     __discriminator__: ClassVar[str | None] = None  # the property naming the subtype (inherited)
+    __mapping__: ClassVar[dict[str, str]] = {}  # 3.x: discriminator value → definition, where not the name
+    __union__: ClassVar[bool] = False  # 3.x oneOf/anyOf with a discriminator: built as the member named
     __nested__: ClassVar[dict[str, tuple[str, str]]] = {}
     __nullable__: ClassVar[frozenset[str]] = frozenset()
     __properties__: ClassVar[tuple[str, ...]] = ()
@@ -147,7 +149,17 @@ def _ref_name(schema: Any) -> str | None:
 
 
 def _is_object_schema(schema: dict[str, Any]) -> bool:
-    return schema.get("type") == "object" or "properties" in schema or "allOf" in schema
+    kinds = schema.get("type")
+    return (kinds == "object" or (isinstance(kinds, list) and "object" in kinds) or "properties" in schema
+            or "allOf" in schema or "x-union" in schema)
+
+
+def _nullable(schema: Any) -> bool:
+    """x-nullable (2.0, 3.0's nullable) or 3.1's ``type: [..., "null"]``."""
+    if not isinstance(schema, dict):
+        return False
+    kinds = schema.get("type")
+    return bool(schema.get("x-nullable")) or (isinstance(kinds, list) and "null" in kinds)
 
 
 class ModelRegistry:
@@ -192,7 +204,7 @@ class ModelRegistry:
                 nested[prop] = ("list", ref)
             elif isinstance(sub.get("additionalProperties"), dict) and (ref := _ref_name(sub["additionalProperties"])):
                 nested[prop] = ("map", ref)
-        nullable = frozenset(p for p, s in props.items() if isinstance(s, dict) and s.get("x-nullable"))
+        nullable = frozenset(p for p, s in props.items() if _nullable(s))
         namespace: dict[str, Any] = {
             "__slots__": (),
             "__model_name__": name,
@@ -205,6 +217,12 @@ class ModelRegistry:
         }
         if isinstance(schema.get("discriminator"), str):
             namespace["__discriminator__"] = schema["discriminator"]
+            namespace["__mapping__"] = dict(schema.get("x-discriminator-mapping") or {})
+        union = schema.get("x-union")
+        if isinstance(union, dict):
+            namespace["__discriminator__"] = union["property"]
+            namespace["__mapping__"] = dict(union.get("mapping") or {})
+            namespace["__union__"] = True
         if "x-persist" in schema:  # store methods, from macaron.store (see .plugins)
             bases = plugins.persistence().bind(name, self._definitions, bases, namespace)
         cls: type[Model] = type(name, tuple(bases) or (Model,), namespace)
@@ -231,8 +249,8 @@ class ModelRegistry:
         """A ``cls`` over (already valid) JSON data; nested models are built on first use. Where
         ``cls``'s discriminator names one of its subtypes, an instance of that subtype."""
         if (tag := cls.__discriminator__) is not None and isinstance(name := data.get(tag), str):
-            sub = self._classes.get(name)
-            if sub is not None and sub is not cls and issubclass(sub, cls):
+            sub = self._classes.get(cls.__mapping__.get(name, name))
+            if sub is not None and sub is not cls and (cls.__union__ or issubclass(sub, cls)):
                 cls = sub
         obj = cls.__new__(cls)
         object.__setattr__(obj, "_data", data if type(data) is dict else dict(data))

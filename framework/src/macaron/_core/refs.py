@@ -7,6 +7,13 @@ pulled into the root document: a referenced definition is imported under
 self-referencing models resolve without recursion. The result is what ``/api.json``
 serves and what clients and Swagger UI read.
 
+OpenAPI 3.x documents resolve the same way with ``components/schemas`` as the place of named
+schemas: a ref into another file's ``#/components/schemas/X``, ``#/definitions/X`` (a file shared
+with Swagger 2.0 specs) or ``#/$defs/X`` imports ``X`` under ``components/schemas``. A 3.x
+Reference Object may have siblings (3.1: ``description``/``summary`` overriding the target's,
+and any keyword next to a schema's ``$ref``): they are kept, next to the rewritten ref or over the
+inlined target.
+
 Files are read as JSON would have them, which is what a Swagger document is: every mapping
 key is the text written (``200:`` is the status ``"200"``, not the int 200; a property
 ``on:`` is ``"on"``, not True) and a date is its text (``example: 2024-05-01``). A key that
@@ -92,19 +99,31 @@ class RefResolver:
         self.root = self.load(self.root_path)
         if not isinstance(self.root, dict):
             raise SpecError(f"{root_path}: a spec must be a YAML mapping")
-        self.definitions: dict[str, Any] = self.root.setdefault("definitions", {}) or {}
+        #: where named schemas live: 'definitions' (Swagger 2.0) or 'components/schemas' (OpenAPI 3.x)
+        self.oas3 = "openapi" in self.root and "swagger" not in self.root
+        self.prefix = "/components/schemas/" if self.oas3 else "/definitions/"
+        home: dict[str, Any] = self.root
+        if self.oas3:
+            components = self.root.get("components")
+            if components is None or components == {}:
+                components = self.root["components"] = {}
+            if not isinstance(components, dict):
+                raise SpecError(f"{root_path}: at 'components': must be a mapping")
+            home = components
+        key = "schemas" if self.oas3 else "definitions"
+        self.definitions: dict[str, Any] = home.setdefault(key, {}) or {}
         self.definitions_file = self.root_path  # where the definitions' own relative refs start
         ref = self.definitions.get("$ref") if isinstance(self.definitions, dict) else None
         if isinstance(ref, str) and len(self.definitions) == 1:  # definitions: {$ref: ./definitions.yaml}
             file_part, _, pointer = ref.partition("#")
             self.definitions_file = (self.root_path.parent / file_part).resolve() if file_part else self.root_path
             if not self.definitions_file.is_file():
-                raise SpecError(f"{root_path}: at 'definitions': $ref '{ref}' points to a missing file")
-            target = pointer_get(self.load(self.definitions_file), pointer, f"{root_path}: at 'definitions'")
+                raise SpecError(f"{root_path}: at '{key}': $ref '{ref}' points to a missing file")
+            target = pointer_get(self.load(self.definitions_file), pointer, f"{root_path}: at '{key}'")
             self.definitions = copy.deepcopy(target) if isinstance(target, dict) else target
         if not isinstance(self.definitions, dict):
-            raise SpecError(f"{root_path}: at 'definitions': must be a mapping of names to schemas")
-        self.root["definitions"] = self.definitions
+            raise SpecError(f"{root_path}: at '{self.prefix.strip('/')}': must be a mapping of names to schemas")
+        home[key] = self.definitions
         self.imported: dict[tuple[Path, str], str] = {}
         self.inlining: list[tuple[Path, str]] = []
 
@@ -117,14 +136,26 @@ class RefResolver:
 
     def resolve(self) -> dict[str, Any]:
         own = list(self.definitions)
+        prefix = self.prefix
         for name in own:
-            self.imported[(self.root_path, f"/definitions/{name}")] = name
-        out = {k: self.walk(v, self.root_path, f"#/{k}") for k, v in self.root.items() if k != "definitions"}
+            self.imported[(self.root_path, f"{prefix}{name}")] = name
+        if self.oas3:
+            components = self.root["components"]
+            out = {k: self.walk(v, self.root_path, f"#/{k}") for k, v in self.root.items() if k != "components"}
+            walked_components = {k: self.walk(v, self.root_path, f"#/components/{k}")
+                                 for k, v in components.items() if k != "schemas"}
+        else:
+            out = {k: self.walk(v, self.root_path, f"#/{k}") for k, v in self.root.items() if k != "definitions"}
         for name in own:  # imported definitions are walked when imported
-            walked = self.walk(self.definitions[name], self.definitions_file, f"#/definitions/{name}")
-            if walked != {"$ref": f"#/definitions/{name}"}:  # an alias imports its target under its own name
+            walked = self.walk(self.definitions[name], self.definitions_file, f"#{prefix}{name}")
+            if walked != {"$ref": f"#{prefix}{name}"}:  # an alias imports its target under its own name
                 self.definitions[name] = walked
-        out["definitions"] = self.definitions
+        if self.oas3:
+            out["components"] = {**walked_components, "schemas": self.definitions}
+            if not self.definitions and set(components) == {"schemas"}:
+                out["components"] = {"schemas": {}}
+        else:
+            out["definitions"] = self.definitions
         self.root = out
         return out
 
@@ -132,7 +163,13 @@ class RefResolver:
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str):
-                return self.ref(ref, file, where)
+                target = self.ref(ref, file, where)
+                if not self.oas3 or len(node) == 1:
+                    return target
+                siblings = {k: self.walk(v, file, f"{where}/{k}") for k, v in node.items() if k != "$ref"}
+                if set(target) == {"$ref"}:  # a schema ref kept: its siblings next to it
+                    return {**siblings, **target}
+                return {**target, **siblings} if isinstance(target, dict) else target
             # a vendor extension's value is opaque (the OpenAPI specs give $ref no meaning there):
             # kept as written, so x-derived-objects pointing back at their parent are no cycle
             names = where.rsplit("/", 1)[-1] in NAME_MAPS  # keys there are names, not keywords
@@ -150,8 +187,10 @@ class RefResolver:
             raise SpecError(f"{loc}: $ref '{ref}' points to a missing file {target_file}")
         doc = self.load(target_file)
         parts = pointer.strip("/").split("/")
-        if len(parts) == 2 and parts[0] == "definitions":
-            return {"$ref": f"#/definitions/{self.import_definition(target_file, pointer, doc, loc)}"}
+        if target_file == self.root_path and self.oas3 and pointer.startswith("/definitions/"):
+            pass  # a 3.x document has no definitions of its own: a local ref there is checked below
+        elif self._names_schema(parts, target_file):
+            return {"$ref": f"#{self.prefix}{self.import_definition(target_file, pointer, doc, loc)}"}
         if target_file == self.root_path and pointer:
             pointer_get(doc, pointer, loc)  # keep local refs, but they must exist
             return {"$ref": f"#{pointer}"}
@@ -164,6 +203,16 @@ class RefResolver:
         finally:
             self.inlining.pop()
 
+    def _names_schema(self, parts: list[str], target_file: Path) -> bool:
+        """Whether a ref's pointer names a schema to import (see the module's docstring)."""
+        if len(parts) == 2 and parts[0] == "definitions":
+            return True
+        if not self.oas3:
+            return False
+        if len(parts) == 3 and parts[:2] == ["components", "schemas"]:
+            return True
+        return len(parts) == 2 and parts[0] == "$defs" and target_file != self.root_path
+
     def _is_alias(self, node: Any, file: Path, pointer: str) -> bool:
         """``Problem: {$ref: 'common.yaml#/definitions/Problem'}`` in the root: same name, elsewhere."""
         if not (isinstance(node, dict) and set(node) == {"$ref"} and isinstance(node["$ref"], str)):
@@ -175,7 +224,7 @@ class RefResolver:
         key = (file, pointer)
         if key in self.imported:
             return self.imported[key]
-        name = pointer.strip("/").split("/")[1].replace("~1", "/").replace("~0", "~")
+        name = pointer.strip("/").split("/")[-1].replace("~1", "/").replace("~0", "~")
         if name in self.definitions and not self._is_alias(self.definitions[name], file, pointer):
             raise SpecError(
                 f"{loc}: definition {name!r} from {file} clashes with a definition of the same "

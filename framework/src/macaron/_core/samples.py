@@ -2,7 +2,8 @@
 
 The spec's own words win: the schema's (or its definition's) ``example``/``default``/first ``enum``
 value; only then is a value generated from the schema (types, formats, patterns, lengths, bounds),
-with every declared property filled in (``readOnly`` ones too: a sample is an answer) so a reader
+with every declared property filled in (``readOnly`` ones too, ``writeOnly`` ones never: a sample
+is an answer) so a reader
 sees the whole shape. Where a definition is the base of a discriminator family, the sample is its
 first most specific subtype, naming itself in the discriminator (:mod:`.discriminator`).
 
@@ -19,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .discriminator import concrete, family_property
+from .discriminator import concrete, family_property, tag_of
 
 try:  # the stdlib's own regex parser, to write a string matching a pattern; private, so optional
     from re import _parser as _regex  # type: ignore[attr-defined]
@@ -54,6 +55,20 @@ def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple
             return copy.deepcopy(schema[key])
     if schema.get("enum"):
         return copy.deepcopy(schema["enum"][0])
+    if "const" in schema:
+        return copy.deepcopy(schema["const"])
+    if isinstance(schema.get("examples"), list) and schema["examples"]:  # 3.1: JSON Schema's examples
+        return copy.deepcopy(schema["examples"][0])
+    union = schema.get("x-union")
+    for key in ("oneOf", "anyOf"):
+        if isinstance(schema.get(key), list) and schema[key] and "type" not in schema:
+            value = sample(schema[key][0], definitions, depth + 1, seen)
+            if isinstance(union, dict) and isinstance(value, dict):
+                member = str(schema[key][0].get("$ref", "")).rsplit("/", 1)[-1]
+                tags = [t for t, d in (union.get("mapping") or {}).items() if d == member]
+                if tags:
+                    value[union["property"]] = tags[0]
+            return value
     if schema.get("allOf"):
         merged: dict[str, Any] = {}
         for part in schema["allOf"]:
@@ -66,6 +81,10 @@ def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple
                 merged.update(value)
         return merged
     kind = schema.get("type") or ("object" if "properties" in schema else None)
+    if isinstance(kind, list):  # 3.1: a list of types; the first that is not null
+        kind = next((k for k in kind if k != "null"), None)
+    if kind == "array" and isinstance(schema.get("prefixItems"), list):
+        return [sample(s, definitions, depth + 1, seen) for s in schema["prefixItems"]]
     if kind == "object":
         return _object(schema, definitions, depth, seen)
     if kind == "array":
@@ -89,7 +108,7 @@ def _ref(name: str, definitions: dict[str, Any], depth: int, seen: tuple[str, ..
     value = sample(definitions.get(target, {}), definitions, depth + 1, (*seen, key))
     prop = family_property(target, definitions) if dispatch else None
     if prop is not None and isinstance(value, dict):
-        value[prop] = target  # a discriminator names the definition the value is
+        value[prop] = tag_of(target, target, definitions)  # a discriminator names the definition the value is
     return value
 
 
@@ -97,8 +116,8 @@ def _object(schema: dict[str, Any], definitions: dict[str, Any], depth: int, see
     out: dict[str, Any] = {}
     required = set(schema.get("required") or [])
     for name, sub in (schema.get("properties") or {}).items():
-        if depth > 2 and name not in required:
-            continue
+        if (depth > 2 and name not in required) or (isinstance(sub, dict) and sub.get("writeOnly") is True):
+            continue  # a writeOnly property is never in an answer
         value = sample(sub, definitions, depth + 1, seen)
         if value is not None or (isinstance(sub, dict) and sub.get("x-nullable")):
             out[name] = value
@@ -127,11 +146,16 @@ def string(schema: dict[str, Any], default: str = "string") -> str:
 def number(schema: dict[str, Any], kind: str) -> int | float:
     """A number valid for ``schema``'s bounds and ``multipleOf``; an int for ``kind`` integer."""
     low, high = schema.get("minimum"), schema.get("maximum")
+    ex_low, ex_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if not isinstance(ex_low, bool) and isinstance(ex_low, (int, float)):  # 3.1: a number, not a flag
+        low, ex_low = (ex_low, True) if low is None or ex_low >= low else (low, False)
+    if not isinstance(ex_high, bool) and isinstance(ex_high, (int, float)):
+        high, ex_high = (ex_high, True) if high is None or ex_high <= high else (high, False)
     value: float = 1
     if low is not None:
-        value = low + (1 if schema.get("exclusiveMinimum") else 0)
+        value = low + (1 if ex_low else 0)
     elif high is not None and high < 1:
-        value = high - (1 if schema.get("exclusiveMaximum") else 0)
+        value = high - (1 if ex_high else 0)
     step = schema.get("multipleOf")
     if step:
         value = -(-value // step) * step

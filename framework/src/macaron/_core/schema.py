@@ -11,6 +11,16 @@ A validator has a direction. :data:`REQUEST` (what a client sends: request bodie
 required and must not be sent (sending it is an error naming the field). Any other direction
 takes the schema as written (responses, models, stored items hold their readOnly properties).
 Definitions are converted once per direction; a spec without readOnly shares one set.
+:data:`RESPONSE` (what the service answers) reads ``writeOnly: true`` the same way in reverse:
+such a property is never required in an answer and never sent (answering it is an error).
+
+A compiler has a dialect. ``draft4`` (Swagger 2.0) compiles with fastjsonschema, as above. ``draft7``
+(OpenAPI 3.0: JSON Schema draft 4 with OpenAPI's words, as :mod:`.oas3schemas` writes them) and ``2020-12``
+(OpenAPI 3.1: JSON Schema 2020-12 — type lists, ``const``, ``prefixItems``, ``$defs``,
+``dependentRequired``, ``if``/``then``/``else``, ``unevaluatedProperties``, numeric
+``exclusiveMinimum``) compiles with jsonschema-rs (fastjsonschema stops at draft 7), whose errors
+carry every bad field's instance path: :mod:`.schemars` words them as the draft 4 walk does
+(``/body/email``: "must be email", "is required", "is not a known field").
 """
 
 from __future__ import annotations
@@ -25,18 +35,33 @@ import fastjsonschema
 from .discriminator import with_dispatch
 from .errors import FieldError
 from .leancode import compile_lean, lean_code
+from .schemars import (
+    _READ_ONLY_MESSAGE,
+    _WRITE_ONLY_MESSAGE,
+    DRAFT7,
+    DRAFT2020,
+    READ_ONLY_SENT,
+    WRITE_ONLY_SENT,
+    _pointer,
+    _type_message,
+    compile_rs,
+    rs_errors,
+)
 
-__all__ = ["READ_ONLY_SENT", "REQUEST", "RESPONSE", "SchemaCompiler", "Validator", "lean_code", "to_json_schema"]
+__all__ = ["DRAFT4", "DRAFT7", "DRAFT2020", "READ_ONLY_SENT", "REQUEST", "RESPONSE", "WRITE_ONLY_SENT",
+           "SchemaCompiler", "Validator", "lean_code", "to_json_schema"]
 
 #: The direction of a validator for what a client sends (``readOnly`` applies). Validators of
 #: any other direction (None, ``"response"``) take schemas as written: a response, a model, a
 #: stored item must hold their readOnly properties.
 REQUEST = "request"
 RESPONSE = "response"
-#: What a readOnly property becomes in the request direction: nothing may be sent for it.
-READ_ONLY_SENT: dict[str, Any] = {"not": {}, "readOnly": True}
-_READ_ONLY_MESSAGE = "is read-only: the server sets it, a request must not send it"
-_SWAGGER_ONLY = {"discriminator", "readOnly", "xml", "externalDocs", "example", "collectionFormat", "x-nullable"}
+DRAFT4 = "draft4"
+_SWAGGER_ONLY = {"discriminator", "readOnly", "writeOnly", "xml", "externalDocs", "example", "collectionFormat",
+                 "x-nullable", "nullable", "deprecated"}
+_SUBSCHEMAS = ("items", "additionalProperties", "allOf", "not", "anyOf", "oneOf")
+_SUBSCHEMAS_2020 = (*_SUBSCHEMAS, "prefixItems", "if", "then", "else", "contains", "unevaluatedProperties",
+                    "unevaluatedItems", "propertyNames", "dependentSchemas", "$defs", "patternProperties")
 _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
@@ -47,51 +72,64 @@ _JSON_TYPES: dict[str, Callable[[Any], bool]] = {
     "array": lambda v: isinstance(v, list),
     "null": lambda v: v is None,
 }
-_TYPE_WORDS = {
-    "string": "a string",
-    "integer": "an integer",
-    "number": "a number",
-    "boolean": "a boolean",
-    "object": "an object",
-    "array": "an array",
-    "null": "null",
-}
 def _read_only(node: Any) -> bool:
     return isinstance(node, dict) and node.get("readOnly") is True
 
 
-def to_json_schema(node: Any, direction: str | None = None) -> Any:
-    """Convert one Swagger schema object (recursively) to JSON Schema draft 4, for ``direction``
-    (:data:`REQUEST`: readOnly properties neither required nor accepted; else as written)."""
+def _write_only(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("writeOnly") is True
+
+
+def _hidden(direction: str | None) -> tuple[Callable[[Any], bool], dict[str, Any]] | None:
+    """What a direction refuses: readOnly properties in requests, writeOnly ones in responses."""
+    if direction == REQUEST:
+        return _read_only, READ_ONLY_SENT
+    if direction == RESPONSE:
+        return _write_only, WRITE_ONLY_SENT
+    return None
+
+
+def to_json_schema(node: Any, direction: str | None = None, dialect: str = DRAFT4) -> Any:
+    """Convert one Swagger schema object (recursively) to JSON Schema draft 4 (``dialect``
+    ``2020-12``: a 3.1 schema, kept as JSON Schema 2020-12), for ``direction`` (:data:`REQUEST`:
+    readOnly properties neither required nor accepted; :data:`RESPONSE`: writeOnly ones)."""
     if isinstance(node, list):
-        return [to_json_schema(n, direction) for n in node]
+        return [to_json_schema(n, direction, dialect) for n in node]
     if not isinstance(node, dict):
         return node
-    nullable = node.get("x-nullable") is True
-    if "$ref" in node:
+    modern = dialect == DRAFT2020
+    nullable = node.get("x-nullable") is True and not modern
+    if "$ref" in node and not (modern and len(node) > 1):
         ref = {"$ref": node["$ref"]}
         return {"anyOf": [{"type": "null"}, ref]} if nullable else ref
+    hidden = _hidden(direction)
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in _SWAGGER_ONLY or key.startswith("x-"):
             continue
         if key == "properties" and isinstance(value, dict):
-            request = direction == REQUEST
             out[key] = {
-                name: dict(READ_ONLY_SENT) if request and _read_only(sub) else to_json_schema(sub, direction)
+                name: dict(hidden[1]) if hidden and hidden[0](sub) else to_json_schema(sub, direction, dialect)
                 for name, sub in value.items()
             }
-        elif key == "required" and direction == REQUEST and isinstance(value, list):
+        elif key == "required" and hidden and isinstance(value, list):
             props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
-            kept = [name for name in value if not _read_only(props.get(name))]
+            kept = [name for name in value if not hidden[0](props.get(name))]
             if kept:
                 out[key] = kept
-        elif key in ("items", "additionalProperties", "allOf", "not", "anyOf", "oneOf"):
-            out[key] = to_json_schema(value, direction)
+        elif key in ("$defs", "dependentSchemas", "patternProperties") and modern and isinstance(value, dict):
+            out[key] = {k: to_json_schema(v, direction, dialect) for k, v in value.items()}
+        elif key in (_SUBSCHEMAS_2020 if modern else _SUBSCHEMAS):
+            out[key] = to_json_schema(value, direction, dialect)
         elif key == "type" and value == "file":
             continue
         else:
             out[key] = value
+    if not modern:  # draft 4's boolean exclusive bounds (2.0, 3.0), as the draft 7 fastjsonschema compiles reads them
+        for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if isinstance(out.get(exclusive), bool):
+                if out.pop(exclusive) and bound in out:
+                    out[exclusive] = out.pop(bound)
     if out.get("type") == "integer" and node.get("format") in _INT_RANGES:
         low, high = _INT_RANGES[node["format"]]
         out.setdefault("minimum", low)
@@ -104,10 +142,6 @@ def to_json_schema(node: Any, direction: str | None = None) -> Any:
         if "enum" in out and None not in out["enum"]:
             out["enum"] = [*out["enum"], None]
     return out
-
-
-def _pointer(parts: list[str]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def _clean_message(exc: fastjsonschema.JsonSchemaValueException) -> str:
@@ -126,18 +160,25 @@ class SchemaCompiler:
     which lets tests check that nothing is compiled per request after start-up.
     """
 
-    def __init__(self, definitions: dict[str, Any]) -> None:
-        converted = {name: to_json_schema(schema) for name, schema in definitions.items()}
+    def __init__(self, definitions: dict[str, Any], dialect: str = DRAFT4) -> None:
+        self.dialect = dialect
+        converted = {name: to_json_schema(schema, None, dialect) for name, schema in definitions.items()}
         self.definitions = with_dispatch(definitions, converted)  # discriminators: see .discriminator
-        request = {name: to_json_schema(schema, REQUEST) for name, schema in definitions.items()}
+        request = {name: to_json_schema(schema, REQUEST, dialect) for name, schema in definitions.items()}
         request = with_dispatch(definitions, request)
         #: the definitions as a request sees them; the same object when no definition has a readOnly
         self.request_definitions = self.definitions if request == self.definitions else request
-        self._cache: dict[tuple[str, bool, bool, bool], Callable[[Any], Any]] = {}
+        response = {name: to_json_schema(schema, RESPONSE, dialect) for name, schema in definitions.items()}
+        response = with_dispatch(definitions, response)
+        #: the definitions as a response sees them; the same object when no definition has a writeOnly
+        self.response_definitions = self.definitions if response == self.definitions else response
+        self._cache: dict[tuple[str, bool, bool, int], Callable[[Any], Any]] = {}
         self.compilations = 0
 
     def _definitions(self, direction: str | None) -> dict[str, Any]:
-        return self.request_definitions if direction == REQUEST else self.definitions
+        if direction == REQUEST:
+            return self.request_definitions
+        return self.response_definitions if direction == RESPONSE else self.definitions
 
     def compile(
         self, schema: dict[str, Any], *, fill_defaults: bool = False, lean: bool = False, direction: str | None = None
@@ -150,13 +191,16 @@ class SchemaCompiler:
         """
         definitions = self._definitions(direction)
         text = json.dumps(schema, sort_keys=True, default=str)
-        key = (text, fill_defaults, lean, definitions is self.definitions)
+        which = 0 if definitions is self.definitions else 1 if definitions is self.request_definitions else 2
+        key = (text, fill_defaults, lean, which)
         fn = self._cache.get(key)
         if fn is None:
             document = dict(schema)
             if "$ref" in text:
                 document["definitions"] = definitions
-            if lean:
+            if self.dialect in (DRAFT7, DRAFT2020):
+                fn = compile_rs(document, self.dialect)
+            elif lean:
                 fn = compile_lean(document, fill_defaults)
             else:
                 fn = fastjsonschema.compile(document, use_default=fill_defaults, use_formats=True)
@@ -168,15 +212,22 @@ class SchemaCompiler:
         self, swagger_schema: dict[str, Any], *, fill_defaults: bool = False, direction: str | None = None
     ) -> Validator:
         """A :class:`Validator` for a Swagger schema object, for ``direction`` (:data:`REQUEST`
-        for what clients send; None or :data:`RESPONSE` for what the service sends or keeps)."""
-        schema = to_json_schema(swagger_schema, direction)
+        for what clients send; :data:`RESPONSE` for what the service answers; None for what it keeps)."""
+        schema = to_json_schema(swagger_schema, direction, self.dialect)
         return Validator(self, schema, fill_defaults=fill_defaults, direction=direction)
 
     def resolve(self, schema: dict[str, Any], direction: str | None = None) -> dict[str, Any]:
         definitions = self._definitions(direction)
         seen = 0
         while "$ref" in schema and seen < 64:
-            schema = definitions.get(schema["$ref"].rsplit("/", 1)[-1], {})
+            ref = str(schema["$ref"])
+            if ref.startswith("#/definitions/") and "/" in ref[len("#/definitions/"):]:
+                node: Any = {"definitions": definitions}
+                for part in ref[2:].split("/"):
+                    node = node.get(part.replace("~1", "/").replace("~0", "~"), {}) if isinstance(node, dict) else {}
+                schema = node if isinstance(node, dict) else {}
+            else:
+                schema = definitions.get(ref.rsplit("/", 1)[-1], {})
             seen += 1
         return schema
 
@@ -215,7 +266,11 @@ class Validator:
         """Every error in ``value``, one per bad field, each with its path."""
         out: list[FieldError] = []
         try:
-            _collect(self._compiler, self.schema, value, list(path), out, 0, self.direction)
+            rs = getattr(self._fn, "rs", None)
+            if rs is not None:
+                rs_errors(self._compiler, self._fn, value, list(path), out, self.direction)
+            else:
+                _collect(self._compiler, self.schema, value, list(path), out, 0, self.direction)
         except RecursionError:
             out.append(FieldError(_pointer(path) or "/", "is nested too deeply"))
         seen: set[tuple[str, str]] = set()
@@ -235,12 +290,6 @@ def _type_ok(schema: dict[str, Any], value: Any) -> bool:
     return any(_JSON_TYPES.get(t, lambda v: True)(value) for t in types)
 
 
-def _type_message(schema: dict[str, Any]) -> str:
-    expected = schema["type"]
-    types = expected if isinstance(expected, list) else [expected]
-    return "must be " + " or ".join(_TYPE_WORDS.get(t, t) for t in types)
-
-
 def _collect(
     compiler: SchemaCompiler, schema: dict[str, Any], value: Any, path: list[str], out: list[FieldError], depth: int,
     direction: str | None = None,
@@ -248,6 +297,9 @@ def _collect(
     schema = compiler.resolve(schema, direction)
     if schema.get("readOnly") is True and "not" in schema:  # READ_ONLY_SENT: sent in a request
         out.append(FieldError(_pointer(path), _READ_ONLY_MESSAGE))
+        return
+    if schema.get("writeOnly") is True and "not" in schema:  # WRITE_ONLY_SENT: in a response
+        out.append(FieldError(_pointer(path), _WRITE_ONLY_MESSAGE))
         return
     if depth > 200:
         out.append(FieldError(_pointer(path), "is nested too deeply"))
@@ -261,7 +313,7 @@ def _collect(
             _collect(compiler, rest[0], value, path, out, depth + 1, direction)
             return
     family = schema.get("x-discriminator")
-    if family and isinstance(value, dict) and _dispatch(compiler, family, value, path, out, depth):
+    if family and isinstance(value, dict) and _dispatch(compiler, family, value, path, out, depth, direction):
         return
     before = len(out)
     for part in schema.get("allOf", []):
@@ -301,11 +353,11 @@ def _collect(
 
 
 def _dispatch(compiler: SchemaCompiler, family: dict[str, Any], value: dict[str, Any], path: list[str],
-              out: list[FieldError], depth: int) -> bool:
+              out: list[FieldError], depth: int, direction: str | None = None) -> bool:
     """The errors of an object against the subtype its discriminator names (True when it broke it)."""
     tag, before = value.get(family["property"]), len(out)
     if tag in family["outsiders"]:
         out.append(FieldError(_pointer([*path, family["property"]]), f"names {tag}, which is not a {family['name']}"))
     elif isinstance(tag, str) and tag in family["subtypes"]:
-        _collect(compiler, {"$ref": family["subtypes"][tag]}, value, path, out, depth + 1)
+        _collect(compiler, {"$ref": family["subtypes"][tag]}, value, path, out, depth + 1, direction)
     return len(out) > before

@@ -58,7 +58,7 @@ class Service:
         digest = hashlib.sha1(str(self.directory).encode()).hexdigest()[:8]
         self.package = f"{_ROOT_PACKAGE}.{self.name.replace('-', '_')}_{digest}"
         self.log: ServiceLogger = service_logger(self.name, config.secret_values(), config["log_level"])
-        self.compiler = SchemaCompiler(spec.definitions)
+        self.compiler = SchemaCompiler(spec.definitions, spec.dialect)
         self.models = ModelRegistry(spec.definitions, self.compiler, store=self.store)
         self.extensions: dict[str, Any] = {}
         self.apis: list[str] = [self.name]

@@ -113,6 +113,8 @@ class Endpoint:
             return self.render(body if has_body else None, error.status, headers, media, schema)
         examples = response.get("examples") or {}
         produces = self.op.produces  # an error goes out as problem+json where the operation lists it
+        if isinstance(response.get("x-content"), dict) and response["x-content"]:
+            produces = list(response["x-content"])  # OpenAPI 3.x: the media types of that response
         produces = [PROBLEM_JSON, *(m for m in produces if m != PROBLEM_JSON)] if PROBLEM_JSON in produces else produces
         media = negotiate(req.accept_mimetypes, produces, schema, examples)
         if canned and media in examples:

@@ -69,6 +69,8 @@ def credential_names(spec: Spec) -> set[str]:
     for scheme in (spec.document.get("securityDefinitions") or {}).values():
         if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
             names.add(str(scheme["name"]).lower())
+        elif scheme.get("type") == "apiKey" and scheme.get("in") == "cookie":  # OpenAPI 3.x: a key in a cookie
+            names.add("cookie")
     return names
 
 

@@ -69,9 +69,19 @@ def negotiate(accept: MIMEAccept | None, produces: list[str], schema: dict[str, 
 
 def response_example(response: dict[str, Any], definitions: dict[str, Any], produces: list[str],
                      accept: MIMEAccept | None = None) -> tuple[bool, Any, str]:
-    """``(has_body, body, media_type)`` for a declared response."""
+    """``(has_body, body, media_type)`` for a declared response. An OpenAPI 3.x response
+    (``x-content``) is answered in one of its own media types, with that type's schema."""
     schema = response.get("schema")
     examples = response.get("examples") or {}
+    content = response.get("x-content")
+    if isinstance(content, dict) and content:
+        media = negotiate(accept, list(content), None, examples)
+        if media in examples:
+            return True, copy.deepcopy(examples[media]), media
+        own = (content.get(media) or {}).get("schema")
+        if not is_json(media) and (own is None or (own.get("type") == "string" and own.get("format") == "binary")):
+            return True, file_bytes(media), media
+        return True, sample(own if own is not None else {}, definitions), media
     media = negotiate(accept, produces, schema, examples)
     if media in examples:
         return True, copy.deepcopy(examples[media]), media

@@ -86,7 +86,7 @@ def create_fake_app(spec_path: str | Path, *, handlers: str | Path | None = None
     """The fake of the spec at ``spec_path``; ``handlers`` defaults to ``default_handlers(spec_path)``."""
     spec_path = Path(spec_path).resolve()
     spec = load_spec(spec_path)
-    compiler = SchemaCompiler(spec.definitions)
+    compiler = SchemaCompiler(spec.definitions, spec.dialect)
     models = ModelRegistry(spec.definitions, compiler)
     handler_path = Path(handlers) if handlers else default_handlers(spec_path) if stateful else None
     module = _load_handlers(handler_path) if handler_path else None

@@ -86,7 +86,12 @@ def _builtin_paths() -> dict[str, Any]:
 
 
 def served_spec(service: Service, extra_paths: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The spec as served at ``/api.json``: the service's own, plus built-ins and error responses."""
+    """The spec as served at ``/api.json``: the service's own, plus built-ins and error responses
+    (an OpenAPI 3.x spec is served in its own version: :mod:`.served3`)."""
+    if service.spec.version != "2.0":
+        from .served3 import served_spec_3  # a cycle otherwise: served3 builds on this module's schemas
+
+        return served_spec_3(service, {**_builtin_paths(), **(extra_paths or {})})
     doc = copy.deepcopy(service.spec.document)
     definitions = doc.setdefault("definitions", {})
     definitions.setdefault("Problem", PROBLEM_SCHEMA)

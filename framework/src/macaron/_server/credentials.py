@@ -1,6 +1,8 @@
 """Credentials as a request presents them, read by the kind of security scheme that asks:
 HTTP Basic (``type: basic``), a bearer token (``type: oauth2``, or ``type: apiKey`` in the
-``Authorization`` header) or an API key (``type: apiKey`` in another header or the query).
+``Authorization`` header) or an API key (``type: apiKey`` in another header, the query or — OpenAPI
+3.x — a cookie). OpenAPI 3.x schemes arrive in these kinds (``_core.oas3``: ``http`` basic is
+``basic``; ``http`` bearer and ``openIdConnect`` are ``oauth2``).
 
 Reading only: checking them is :mod:`.security`'s for a service (JWTs verified, Basic
 credentials handed to the service's verifier); a fake accepts any well-formed credentials
@@ -70,7 +72,8 @@ def well_formed(scheme: Any, request: Request) -> bool:
     API key where the scheme says. A scheme of unknown kind accepts any Authorization header."""
     kind = scheme_kind(scheme)
     if kind == "apiKey":
-        source = request.args if scheme.get("in") == "query" else request.headers
+        where = scheme.get("in")
+        source = request.args if where == "query" else request.cookies if where == "cookie" else request.headers
         return bool(source.get(str(scheme.get("name"))))
     sent = authorization(request)
     if sent is None:

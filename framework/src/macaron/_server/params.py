@@ -17,11 +17,19 @@ Text → value, by the Swagger 2.0 rules:
   for other types. The rule is for query and formData parameters, the only ones that may say
   ``allowEmptyValue``; a header's empty value is its text, and a path variable is never empty.
 
+OpenAPI 3.x parameters (normalised by ``_core.oas3``) may also be ``in: cookie``, carry a
+``style``/``explode`` (``x-style``/``x-explode``: the text is cut by :mod:`macaron._core.styles`,
+then typed as above — an object's properties by their own types; ``form`` with explode gathers an
+object's properties from the query's own names, ``deepObject`` from ``name[key]``), or a
+``content`` media type (``x-content``: the value is JSON text, parsed, then validated). Values are
+validated against the parameter's whole schema (``x-schema``), in its spec's dialect.
+
 Rule: imports only the core (validators come from ``_core.schema``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -32,13 +40,24 @@ from flask import Request
 from .._core.errors import FieldError
 from .._core.schema import SchemaCompiler, Validator
 from .._core.spec import python_name
+from .._core.styles import deep_object, split
 
 _INT = re.compile(r"[-+]?\d+\Z")
 _SPLIT = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 _EMPTY_ALLOWED_IN = frozenset({"query", "formData"})
 _NOT_SCHEMA = ("name", "in", "required", "description", "allowEmptyValue")
+_SIMPLE_ARRAYS = frozenset({("form", True), ("form", False), ("spaceDelimited", False), ("pipeDelimited", False),
+                            ("spaceDelimited", True), ("pipeDelimited", True), ("simple", False), ("simple", True)})
 MISSING = object()
 Coerce = Callable[[Any], Any]
+
+
+class FieldValueError(ValueError):
+    """A property of an object parameter that is not of its type (named in the error's path)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def _integer(raw: str) -> int:
@@ -74,6 +93,8 @@ _SCALARS: dict[str | None, Coerce] = {"integer": _integer, "number": _number, "b
 def coercer(schema: Mapping[str, Any]) -> Coerce:
     """The function from a parameter's (or an item's) text to its value; ValueError says why not."""
     kind = schema.get("type")
+    if isinstance(kind, list):  # 3.1: a list of types; text is read as the first that is not null
+        kind = next((k for k in kind if k != "null"), None)
     if kind == "array":
         items = schema.get("items")
         item = coercer(items if isinstance(items, dict) else {})
@@ -82,6 +103,19 @@ def coercer(schema: Mapping[str, Any]) -> Coerce:
         def coerce(raw: Any) -> Any:
             parts = raw if isinstance(raw, list) else ([] if raw == "" else raw.split(sep))
             return [item(p) for p in parts]
+    elif kind == "object" and isinstance(schema.get("properties"), dict):
+        fields = {k: coercer(v) for k, v in schema["properties"].items() if isinstance(v, dict)}
+
+        def coerce(raw: Any) -> Any:
+            if not isinstance(raw, dict):
+                raise ValueError("must be an object")
+            out = {}
+            for k, v in raw.items():
+                try:
+                    out[k] = fields.get(k, _same)(v)
+                except ValueError as exc:
+                    raise FieldValueError(k, str(exc)) from None
+            return out
     else:
         coerce = _SCALARS.get(kind, _same)
     if schema.get("x-nullable") is not True:
@@ -109,8 +143,14 @@ class Param:
     coerce: Coerce
     validator: Validator | None
     path: list[str]
+    style: str | None = None  # OpenAPI 3.x: its style and explode; None for Swagger 2.0's parameters
+    explode: bool = False
+    json_text: bool = False  # a content-typed (JSON) parameter
+    properties: tuple[str, ...] = ()  # an object in the query, form style exploded: its own names
 
     def raw(self, request: Request, path_args: Mapping[str, str]) -> Any:
+        if self.style is not None:
+            return self._styled(request, path_args)
         if self.location == "path":
             return path_args.get(self.name, MISSING)
         if self.location == "query":
@@ -127,10 +167,39 @@ class Param:
         value = source.get(self.name)
         return MISSING if value is None else value
 
+    def _styled(self, request: Request, path_args: Mapping[str, str]) -> Any:
+        """A 3.x parameter's parts (see :mod:`macaron._core.styles`), MISSING when not sent."""
+        style = str(self.style)
+        if self.location == "query" and self.kind == "object" and not self.json_text:
+            if style == "deepObject":
+                found = deep_object(self.name, request.args)
+                return MISSING if found is None else found
+            if style == "form" and self.explode:
+                gathered = {k: request.args[k] for k in self.properties if k in request.args}
+                return gathered or MISSING
+        if self.location == "path":
+            text: Any = path_args.get(self.name, MISSING)
+        elif self.location == "query":
+            many = self.kind == "array" and self.explode and style != "deepObject" and not self.json_text
+            text = request.args.getlist(self.name) or MISSING if many else request.args.get(self.name, MISSING)
+        elif self.location == "header":
+            text = request.headers.get(self.name, MISSING)
+        else:  # cookie
+            text = request.cookies.get(self.name, MISSING)
+        if text is MISSING or self.json_text:
+            return text
+        if self.location == "query" and text == "":
+            return text  # the empty-value rule decides
+        return split(style, self.explode, self.kind, self.name, text)
+
     def read(self, request: Request, path_args: Mapping[str, str], kwargs: dict[str, Any],
              errors: list[FieldError]) -> None:
         """Put this parameter's value into ``kwargs``, or its errors into ``errors``."""
-        raw = self.raw(request, path_args)
+        try:
+            raw = self.raw(request, path_args)
+        except ValueError as exc:
+            errors.append(FieldError("/" + "/".join(self.path), str(exc)))
+            return
         if raw is MISSING:
             if self.required:
                 errors.append(FieldError("/" + "/".join(self.path), "is required"))
@@ -149,6 +218,9 @@ class Param:
         else:
             try:
                 value = self.coerce(raw)
+            except FieldValueError as exc:
+                errors.append(FieldError("/" + "/".join([*self.path, exc.key]), str(exc)))
+                return
             except ValueError as exc:
                 errors.append(FieldError("/" + "/".join(self.path), str(exc)))
                 return
@@ -158,10 +230,19 @@ class Param:
         kwargs[self.kwarg] = value
 
 
+def _json(raw: Any) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ValueError("must be JSON text (the spec gives this parameter a JSON content type)") from None
+
+
 def build_param(p: dict[str, Any], compiler: SchemaCompiler) -> Param:
     """The :class:`Param` of the spec's parameter ``p`` (not a body)."""
     kind = p.get("type")
     location = p["in"]
+    if "x-style" in p:  # OpenAPI 3.x (normalised by _core.oas3)
+        return _build_styled(p, compiler)
     schema = {k: v for k, v in p.items() if k not in _NOT_SCHEMA}
     return Param(
         name=p["name"],
@@ -175,4 +256,30 @@ def build_param(p: dict[str, Any], compiler: SchemaCompiler) -> Param:
         coerce=_same if kind == "file" else coercer(p),
         validator=None if kind == "file" else compiler.validator(schema),
         path=[location, p["name"]],
+    )
+
+
+def _build_styled(p: dict[str, Any], compiler: SchemaCompiler) -> Param:
+    kind = p.get("type")
+    location = p["in"]
+    style, explode = str(p["x-style"]), bool(p.get("x-explode"))
+    json_text = bool(p.get("x-content"))
+    simple = kind == "array" and (style, explode) in _SIMPLE_ARRAYS and location in ("query", "cookie")
+    props = tuple((p.get("properties") or {}).keys()) if kind == "object" else ()
+    return Param(
+        name=p["name"],
+        location=location,
+        kwarg=python_name(p["name"]),
+        required=bool(p.get("required")),
+        default=p.get("default", MISSING),
+        kind=kind,
+        multi=simple and explode,
+        allow_empty=p.get("allowEmptyValue") is True if location == "query" else None,
+        coerce=_json if json_text else coercer({k: v for k, v in p.items() if k != "collectionFormat"}),
+        validator=compiler.validator(p.get("x-schema") or {}),
+        path=[location, p["name"]],
+        style=style,
+        explode=explode,
+        json_text=json_text,
+        properties=props,
     )

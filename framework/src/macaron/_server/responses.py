@@ -8,6 +8,11 @@ not declare and for the built-in error responses — else the error written into
 own schema (:class:`~macaron._core.errorbodies.ErrorShape`); a declared error schema that neither
 takes a problem nor can be written validly stops start-up, naming the response.
 
+Response headers an OpenAPI 3.x response declares (``x-schema``, ``x-required`` in the normalised
+model) are checked too: a required one missing, or one whose text is not of its schema, is a 500
+``RESPONSE_INVALID`` naming ``/header/<name>``. (Swagger 2.0's response headers are documentation
+only, as they always were here.)
+
 The validators and the encoder are built once per operation when the app is built.
 """
 
@@ -16,20 +21,39 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g
 
 from .._core.errorbodies import REPRESENTATIVE, ErrorShape
 from .._core.errors import ApiError, FieldError, ResponseInvalid, SpecError
 from .._core.models import Model, to_plain
-from .._core.schema import SchemaCompiler, Validator
+from .._core.schema import RESPONSE, SchemaCompiler, Validator
 from .._core.spec import Operation
+from .params import coercer
+
+
+@dataclass(slots=True)
+class _Header:
+    name: str
+    required: bool
+    coerce: Any
+    validator: Validator
 
 
 @dataclass(slots=True)
 class _Declared:
     validator: Validator | None
+    headers: tuple[_Header, ...] = ()
+
+
+def _headers(response: Any, compiler: SchemaCompiler) -> tuple[_Header, ...]:
+    out = []
+    for name, header in ((response or {}).get("headers") or {}).items() if isinstance(response, dict) else ():
+        if isinstance(header, dict) and "x-schema" in header:  # OpenAPI 3.x (see the module's docstring)
+            out.append(_Header(name, bool(header.get("x-required")), coercer(header),
+                               compiler.validator(header["x-schema"], direction=RESPONSE)))
+    return tuple(out)
 
 
 class ResponseValidator:
@@ -41,7 +65,8 @@ class ResponseValidator:
         self.declared: dict[str, _Declared] = {}
         for status, response in op.responses.items():
             schema = response.get("schema") if isinstance(response, dict) else None
-            self.declared[status] = _Declared(compiler.validator(schema) if schema else None)
+            self.declared[status] = _Declared(compiler.validator(schema, direction=RESPONSE) if schema else None,
+                                              _headers(response, compiler))
         self.default_status = answer_status(op.responses)[0]
         # json.dumps(..., separators=..., ...) builds an encoder per call; this one is built once
         self._dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_json_default).encode
@@ -51,6 +76,8 @@ class ResponseValidator:
         declared = self.declared.get(str(status)) or self.declared.get("default")
         if declared is None:
             self._fail(f"status {status} is not declared", [])
+        if declared.headers:
+            self._check_headers(status, declared.headers, headers)
         if isinstance(body, Model):
             body = body._dump(False)  # encoded below and dropped: may share the model's JSON
         if declared.validator is None:
@@ -64,7 +91,25 @@ class ResponseValidator:
                 self._fail(f"the {status} response body breaks the spec", errors)
         return self._dumps(body).encode(), status, headers
 
-    def _fail(self, why: str, errors: list[FieldError]) -> None:
+    def _check_headers(self, status: int, declared: tuple[_Header, ...], sent: dict[str, str]) -> None:
+        lowered = {k.lower(): v for k, v in sent.items()}
+        errors: list[FieldError] = []
+        for header in declared:
+            text = lowered.get(header.name.lower())
+            if text is None:
+                if header.required:
+                    errors.append(FieldError(f"/header/{header.name}", "is required"))
+                continue
+            try:
+                value = header.coerce(str(text))
+            except ValueError as exc:
+                errors.append(FieldError(f"/header/{header.name}", str(exc)))
+                continue
+            errors.extend(header.validator(value, ["header", header.name])[1])
+        if errors:
+            self._fail(f"the {status} response's headers break the spec", errors)
+
+    def _fail(self, why: str, errors: list[FieldError]) -> NoReturn:
         fields = "; ".join(f"{e.path}: {e.message}" for e in errors)
         self.log.error(
             "response of %s is invalid: %s%s",

@@ -5,10 +5,18 @@ is computed once per operation when the app is built. Non-body parameters (and t
 for ``x-nullable``, empty values and collection formats) are in :mod:`.params`; which body
 types an operation accepts and what a non-JSON body becomes, in :mod:`.media`; JSON parsing,
 in :mod:`.jsonbody`; the response side, in :mod:`.responses`.
+
+An OpenAPI 3.x body (``x-content``: a schema per media type) is validated against the schema of
+the media type it was sent as (exact, else a wildcard the operation declares); a form body
+(``application/x-www-form-urlencoded``, ``multipart/form-data``) is read into an object — each
+field typed by its property's schema (repeated names for arrays; a part whose ``encoding`` says
+``application/json`` parsed as JSON; a file part is the uploaded file, checked as present) — and
+validated as a JSON body would be, errors named ``/body/<field>``; the handler gets it as ``body``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +29,7 @@ from .._core.schema import REQUEST, SchemaCompiler, Validator
 from .._core.spec import Operation, python_name
 from .jsonbody import parse_json
 from .media import Consumes, is_json, raw_body
-from .params import Param, build_param
+from .params import Param, build_param, coercer
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 @dataclass(slots=True)
@@ -32,6 +40,46 @@ class Body:
     validator: Validator
     model: type[Model] | None
     text: bool  # a string schema, against which a text body (not JSON) is validated too
+    media: dict[str, Body] | None = None  # OpenAPI 3.x: the body of each declared media type
+    fields: dict[str, tuple[Any, bool, bool, bool]] | None = None  # a form's: coerce, many, file, json
+
+
+def _body(name: str, required: bool, schema: dict[str, Any], compiler: SchemaCompiler,
+          models: ModelRegistry) -> Body:
+    ref = _ref_name(schema)
+    return Body(
+        name=name,
+        kwarg=python_name(name),
+        required=required,
+        validator=compiler.validator(schema, direction=REQUEST),  # readOnly: not from clients
+        model=models.get(ref) if ref else None,
+        text=compiler.resolve(schema).get("type") == "string" and schema.get("format") != "binary",
+    )
+
+
+def _form_fields(schema: dict[str, Any], encoding: dict[str, Any], compiler: SchemaCompiler
+                 ) -> dict[str, tuple[Any, bool, bool, bool]]:
+    out: dict[str, tuple[Any, bool, bool, bool]] = {}
+    for name, sub in _properties(schema, compiler, 0).items():
+        sub = compiler.resolve(sub, REQUEST) if isinstance(sub, dict) else {}
+        kinds = sub.get("type")
+        kind = next((k for k in kinds if k != "null"), None) if isinstance(kinds, list) else kinds
+        items = compiler.resolve(sub.get("items") or {}, REQUEST) if kind == "array" else {}
+        binary = sub.get("format") == "binary" or items.get("format") == "binary" or "contentMediaType" in sub
+        media = str((encoding.get(name) or {}).get("contentType") or "")
+        as_json = is_json(media.split(";")[0].strip()) or (kind == "object" and not media)
+        out[name] = (coercer({**sub, "type": kind}), kind == "array", binary, as_json)
+    return out
+
+
+def _properties(schema: Any, compiler: SchemaCompiler, depth: int) -> dict[str, Any]:
+    """A form schema's properties, its ``allOf`` parts' included."""
+    resolved = compiler.resolve(schema, REQUEST) if isinstance(schema, dict) else {}
+    props: dict[str, Any] = {}
+    for part in resolved.get("allOf") or [] if depth < 8 else []:
+        props.update(_properties(part, compiler, depth + 1))
+    props.update(resolved.get("properties") or {})
+    return props
 
 
 class RequestValidator:
@@ -46,16 +94,18 @@ class RequestValidator:
         self.consumes = Consumes(op.consumes or ["application/json"])
         for p in op.parameters:
             if p.get("in") == "body":
-                schema = p.get("schema") or {}
-                ref = _ref_name(schema)
-                self.body = Body(
-                    name=p["name"],
-                    kwarg=python_name(p["name"]),
-                    required=bool(p.get("required")),
-                    validator=compiler.validator(schema, direction=REQUEST),  # readOnly: not from clients
-                    model=models.get(ref) if ref else None,
-                    text=compiler.resolve(schema).get("type") == "string" and schema.get("format") != "binary",
-                )
+                required = bool(p.get("required"))
+                self.body = _body(p["name"], required, p.get("schema") or {}, compiler, models)
+                if isinstance(p.get("x-content"), dict):  # OpenAPI 3.x: a schema per media type
+                    self.body.media = {}
+                    for media, entry in p["x-content"].items():
+                        schema = (entry or {}).get("schema")
+                        body = _body(p["name"], required, schema if isinstance(schema, dict) else {}, compiler,
+                                     models)
+                        if media.split(";")[0].strip().lower() in _FORM_TYPES:
+                            body.fields = _form_fields(schema or {},
+                                                       (entry or {}).get("encoding") or {}, compiler)
+                        self.body.media[media.split(";")[0].strip().lower()] = body
                 continue
             self.params.append(build_param(p, compiler))
 
@@ -85,15 +135,74 @@ class RequestValidator:
         if mimetype and mimetype not in _FORM_TYPES:
             raise UnsupportedMediaType(f"Content-Type {mimetype!r} is not accepted; use {', '.join(_FORM_TYPES)}")
 
+    def _media_body(self, body: Body, mimetype: str) -> Body:
+        media = body.media or {}
+        if mimetype in media:
+            return media[mimetype]
+        for declared, entry in media.items():
+            if declared == "*/*" or (declared.endswith("/*") and mimetype.startswith(declared[:-1])):
+                return entry
+            if declared == "application/json" and mimetype.endswith("+json"):
+                return entry
+        return body
+
+    def _read_form(self, body: Body, request: Request, kwargs: dict[str, Any], errors: list[FieldError]) -> None:
+        fields = body.fields or {}
+        if not request.form and not request.files:
+            if body.required:
+                errors.append(FieldError("/body", "is required"))
+            return
+        value: dict[str, Any] = {}
+        checked: dict[str, Any] = {}
+        for name in sorted({*request.form, *request.files}):
+            coerce, many, binary, as_json = fields.get(name, (None, False, False, False))
+            if coerce is None:
+                errors.append(FieldError(f"/body/{name}", "is not a field of this form"))
+                continue
+            if binary:
+                files = request.files.getlist(name)
+                if not files:
+                    errors.append(FieldError(f"/body/{name}", "must be a file part"))
+                    continue
+                value[name] = files if many else files[0]
+                checked[name] = [f.filename or "file" for f in files] if many else (files[0].filename or "file")
+                continue
+            texts = request.form.getlist(name)
+            texts += [f.read().decode("utf-8", "replace") for f in request.files.getlist(name)]
+            try:
+                if as_json:
+                    parsed = [json.loads(t) for t in texts]
+                    value[name] = parsed if many else parsed[0]
+                else:
+                    value[name] = coerce(texts if many else texts[0])
+            except ValueError as exc:
+                errors.append(FieldError(f"/body/{name}", str(exc) if not as_json else "must be JSON text"))
+                continue
+            checked[name] = value[name]
+        if errors:
+            return
+        _, errs = body.validator(checked, ["body"])
+        if errs:
+            errors.extend(errs)
+            return
+        kwargs[body.kwarg] = value if body.model is None else body.model.__registry__.build(body.model, value)
+
     def _read_body(self, request: Request, kwargs: dict[str, Any], errors: list[FieldError]) -> None:
         body = self.body
         assert body is not None
+        if body.media is not None and request.mimetype in _FORM_TYPES and self.consumes.accepts(request.mimetype):
+            form = self._media_body(body, request.mimetype)
+            if form.fields is not None:
+                self._read_form(form, request, kwargs, errors)
+                return
         raw = request.get_data(cache=True)
         if not raw:
             if body.required:
                 errors.append(FieldError("/body", "is required"))
             return
         mimetype = self.consumes.media_type(request)
+        if body.media is not None:
+            body = self._media_body(body, mimetype)
         if not is_json(mimetype):  # declared, not JSON: as sent (media.py)
             value = raw_body(request, mimetype, raw)
             if body.text and isinstance(value, str):

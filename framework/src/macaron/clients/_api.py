@@ -39,7 +39,7 @@ class ApiClient:
         self.kind = settings.kind
         self.settings = settings
         self.spec = spec
-        compiler = SchemaCompiler(spec.definitions)
+        compiler = SchemaCompiler(spec.definitions, spec.dialect)
         self.models = ModelRegistry(spec.definitions, compiler)
         self._log = service.log
         self._transport = transport
@@ -146,6 +146,9 @@ def _credential(document: Mapping[str, Any], security: list[dict[str, Any]] | No
     for requirement in security:
         for name in requirement:
             scheme = schemes.get(name) or {}
+            if scheme.get("type") == "oauth2" and scheme.get("x-oas3-type") == "http":  # 3.x http bearer
+                prefix = "Bearer " if settings.api_key_prefix is None else settings.api_key_prefix
+                return "header", "Authorization", prefix + settings.api_key.reveal()
             if scheme.get("type") == "apiKey":
                 header = str(scheme.get("name"))
                 prefix = settings.api_key_prefix

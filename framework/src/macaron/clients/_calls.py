@@ -6,6 +6,13 @@ bravado-core ``Spec`` of the callee): parameters placed and serialised per the s
 Answers are checked with the framework's own compiled validators (the same ones the
 callee uses on its side) and turned into the callee's model classes, which is several
 times cheaper than bravado-core's jsonschema validation and unmarshalling.
+
+An OpenAPI 3.x callee is called the same way: bravado reads the callee's normalised model
+(``Spec.document``, Swagger 2.0's shape), and what 2.0 cannot say is written here instead — cookie
+parameters (one ``Cookie`` header), ``label``/``matrix`` path values, ``deepObject`` and exploded
+object queries, ``content``-typed (JSON) parameters (:func:`macaron._core.styles.encode`), and a
+body sent as the first media type the operation declares that macaron writes: JSON, else a
+urlencoded form.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .._core.models import Model, ModelRegistry, _ref_name, to_plain
 from .._core.schema import SchemaCompiler, Validator
 from .._core.spec import Operation, Spec, python_name
+from .._core.styles import encode, query_pairs
 from ._config import ClientSettings
 from ._http import retry_after
 from ._upstream import UpstreamError, UpstreamInvalid
@@ -51,8 +59,11 @@ def bravado_operations(spec: Spec, url: str) -> tuple[dict[tuple[str, str], Any]
         document = copy.deepcopy(spec.document)
         for key in ("host", "schemes"):
             document.pop(key, None)
+        document.setdefault("swagger", "2.0")
         for number, op in enumerate(spec.operations):
             document["paths"][op.path][op.method]["operationId"] = f"op{number}"
+            if spec.version != "2.0":
+                _for_bravado(document["paths"][op.path], op.method)
         formats = [SwaggerFormat(format=f, to_wire=_to_wire, to_python=_same, validate=_same,
                                  description="passed through; checked by macaron's validators")
                    for f in sorted(_formats(document) - _BRAVADO_FORMATS)]
@@ -68,6 +79,32 @@ def bravado_operations(spec: Spec, url: str) -> tuple[dict[tuple[str, str], Any]
 
 def _same(value: Any) -> Any:
     return value
+
+
+def bravado_serialises(p: dict[str, Any]) -> bool:
+    """Whether bravado writes a (normalised 3.x) parameter as the spec says; macaron writes the rest."""
+    if p.get("in") in ("body", None) or "x-style" not in p:
+        return True
+    if p.get("in") == "cookie" or p.get("x-content") or p.get("type") == "object":
+        return False
+    style = p["x-style"]
+    if p.get("type") == "array":
+        return "collectionFormat" in p
+    return style in ("form", "simple")
+
+
+def _for_bravado(item: dict[str, Any], method: str) -> None:
+    """An operation's parameters as bravado takes them: those it cannot write become plain strings
+    (path) or leave its copy (query, header, cookie: :class:`OperationCall` writes them)."""
+    for holder in (item, item[method]):
+        params = holder.get("parameters") or []
+        kept = []
+        for p in params:
+            if bravado_serialises(p):
+                kept.append(p)
+            elif p.get("in") == "path":
+                kept.append({"name": p["name"], "in": "path", "required": True, "type": "string"})
+        holder["parameters"] = kept
 
 
 def _to_wire(value: Any) -> Any:
@@ -138,6 +175,10 @@ class OperationCall:
         self.body_kwarg = python_name(body["name"]) if body is not None else None
         if body is not None:
             bravado_op.params.pop(body["name"], None)
+        self.form_body = body is not None and not any("json" in m for m in op.consumes) and any(
+            m.startswith("application/x-www-form-urlencoded") for m in op.consumes)
+        #: OpenAPI 3.x parameters macaron writes itself (see the module's docstring)
+        self.styled = {python_name(p["name"]): p for p in op.parameters if not bravado_serialises(p)}
 
     def request(self, kwargs: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
         """The request dict (method, url, params, headers, data/files) for these arguments."""
@@ -148,14 +189,52 @@ class OperationCall:
             missing = sorted(self.required - kwargs.keys())
             raise TypeError(f"{self.label}() is missing required argument(s) {missing}")
         body = kwargs.get(self.body_kwarg) if self.body_kwarg else None
-        args = {self.names[k]: to_plain(v) for k, v in kwargs.items() if v is not None and k != self.body_kwarg}
+        args = {self.names[k]: to_plain(v) for k, v in kwargs.items()
+                if v is not None and k != self.body_kwarg and k not in self.styled}
+        extra: list[tuple[str, str]] = []
+        cookies: list[str] = []
+        for kwarg, p in self.styled.items():
+            if kwargs.get(kwarg) is None:
+                continue
+            value = to_plain(kwargs[kwarg])
+            style, explode, name = str(p["x-style"]), bool(p.get("x-explode")), str(p["name"])
+            if p.get("x-content"):
+                text = json.dumps(value, separators=(",", ":"), default=_json_default)
+            elif p["in"] == "query":
+                extra += query_pairs(style, explode, name, value)
+                continue
+            else:
+                text = encode(style, explode, name, value)
+            if p["in"] == "path":
+                args[name] = text
+            elif p["in"] == "query":
+                extra.append((name, text))
+            elif p["in"] == "header":
+                headers = {**headers, name: text}
+            else:
+                cookies.append(f"{name}={text}")
         built: dict[str, Any] = self.construct(self.bravado_op, {"headers": headers}, **args)
-        if body is not None:
+        if extra:
+            built["params"] = [*list(dict(built.get("params") or {}).items()), *extra]
+        if cookies:
+            built["headers"]["Cookie"] = "; ".join(cookies)
+        if body is not None and self.form_body:
+            built["data"] = {k: v if isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list)) else
+                             str(v).lower() if isinstance(v, bool) else str(v) for k, v in to_plain(body).items()}
+        elif body is not None:
             built["data"] = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
             built["headers"]["Content-Type"] = "application/json"
         if self.credential is not None:
             where, name, value = self.credential
-            (built["headers"] if where == "header" else built["params"])[name] = value
+            if where == "cookie":  # OpenAPI 3.x: an API key in a cookie
+                sent = [built["headers"].get("Cookie"), f"{name}={value}"]
+                built["headers"]["Cookie"] = "; ".join(c for c in sent if c)
+            elif where == "header":
+                built["headers"][name] = value
+            elif isinstance(built.get("params"), list):
+                built["params"].append((name, value))
+            else:
+                built.setdefault("params", {})[name] = value
         return built
 
     def decode(self, response: requests.Response, rid: str | None, attempts: int) -> Any:

@@ -99,13 +99,18 @@ def required_scopes(spec: dict[str, Any]) -> list[str] | None:
 
 def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examples: int,
                 max_time: int | None = None, base_url: str | None = None, checks: tuple[str, ...] = CHECKS,
-                auth: dict[str, Any] | None = None) -> Any:
+                auth: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
     """The schemathesis configuration of a run: both data modes, ``checks``, the token on every bearer
-    scheme (or ``auth``: schemathesis's per-scheme credentials, as given)."""
+    scheme (or ``auth``: schemathesis's per-scheme credentials, as given; ``headers``: sent on every
+    request)."""
     from schemathesis.config import SchemathesisConfig
 
     schemes = [name for name, d in (spec.get("securityDefinitions") or {}).items()
                if d.get("type") == "apiKey" and str(d.get("name", "")).lower() == "authorization"]
+    schemes += [name for name, d in ((spec.get("components") or {}).get("securitySchemes") or {}).items()
+                if d.get("type") == "apiKey" and str(d.get("name", "")).lower() == "authorization"]
+    bearers = [name for name, d in ((spec.get("components") or {}).get("securitySchemes") or {}).items()
+               if d.get("type") == "http" and str(d.get("scheme", "")).lower() == "bearer"]  # OpenAPI 3.x
     settings: dict[str, Any] = {
         "seed": seed,
         "workers": 1,
@@ -118,10 +123,13 @@ def fuzz_config(spec: dict[str, Any], *, token: str | None, seed: int, max_examp
         settings["max-time"] = max_time
     if base_url is not None:
         settings["base-url"] = base_url
-    if token and schemes:
-        settings["auth"] = {"openapi": {name: {"api_key": f"Bearer {token}"} for name in schemes}}
+    if token and (schemes or bearers):
+        settings["auth"] = {"openapi": {**{name: {"api_key": f"Bearer {token}"} for name in schemes},
+                                        **{name: {"bearer": token} for name in bearers}}}
     if auth:
         settings["auth"] = {"openapi": auth}
+    if headers:
+        settings["headers"] = dict(headers)
     return SchemathesisConfig.from_dict(settings)
 
 
@@ -151,7 +159,7 @@ def fuzz_app(service: Service, app: Any, *, token: str | None = None, seed: int 
         answer = client.open(path, method=method, data=body, headers=headers)
         return answer.status_code, answer.headers.get("Content-Type", "")
 
-    return _hostile_pass(spec, token, send, report)
+    return _hostile_pass(spec if service.spec.version == "2.0" else service.spec.document, token, send, report)
 
 
 def fetch_spec(base_url: str) -> dict[str, Any]:

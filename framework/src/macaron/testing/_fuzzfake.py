@@ -6,6 +6,10 @@ header of every answer must be one the spec declares. ``negative_data_rejection`
 ``ignored_auth`` are left out: a fake validates as the spec says, but cannot know every rule a real
 API enforces. Every security scheme gets a made-up credential (a fake checks only that one is sent).
 
+An OpenAPI 3.x spec is fuzzed from the document as written (``Spec.source``: cookies, styles,
+request bodies per media type are schemathesis's to generate), its fake built from the normalised
+model as always; bearer schemes (``http`` bearer, ``oauth2``, ``openIdConnect``) get a made-up token.
+
 schemathesis validates JSON and YAML bodies only; while a run lasts, XML bodies are read back with
 :func:`macaron._local.fakexml.from_xml` (typed by the response's schema), so they are checked too.
 """
@@ -45,18 +49,46 @@ def credentials(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def credentials_3(source: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Made-up credentials for an OpenAPI 3.x document's schemes, as schemathesis takes them, and the
+    headers to send on every request for the bearer schemes schemathesis does not fill itself."""
+    out: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    schemes = (source.get("components") or {}).get("securitySchemes") or {}
+    for name, scheme in schemes.items():
+        kind, word = scheme.get("type"), str(scheme.get("scheme", "")).lower()
+        if kind == "http" and word == "basic":
+            out[name] = {"username": "fuzzer", "password": "fuzz-password"}
+        elif kind == "http" and word == "bearer":
+            out[name] = {"bearer": "fuzz-token"}
+        elif kind == "apiKey":
+            bearer = str(scheme.get("name", "")).lower() == "authorization"
+            out[name] = {"api_key": "Bearer fuzz-token" if bearer else "fuzz-key"}
+        elif kind in ("oauth2", "openIdConnect"):
+            headers["Authorization"] = "Bearer fuzz-token"
+    if any("username" in c for c in out.values()):
+        headers.pop("Authorization", None)  # Basic would be overridden: those operations answer 401
+    return out, headers
+
+
 def fuzz_fake(spec_path: str | Path, *, seed: int = 0, max_examples: int = 20, max_time: int | None = None,
               checks: tuple[str, ...] = FAKE_CHECKS, stateful: bool = False) -> FuzzReport:
     """Serve the fake of ``spec_path`` (stateless by default: the spec's own answers) and fuzz it."""
     import schemathesis  # heavy, and only for test runs
 
-    spec = load_spec(Path(spec_path)).document
+    loaded = load_spec(Path(spec_path))
+    spec = loaded.document
     app = create_fake_app(spec_path, stateful=stateful)
     with serve_app(app) as url, _xml_bodies(spec):
         base = url + str(spec.get("basePath") or "").rstrip("/")
+        headers: dict[str, str] = {}
+        if loaded.version == "2.0":
+            auth = credentials(spec)
+        else:
+            auth, headers = credentials_3(loaded.source)
         config = fuzz_config(spec, token=None, seed=seed, max_examples=max_examples, max_time=max_time,
-                             base_url=base, checks=checks, auth=credentials(spec) or None)
-        schema = schemathesis.openapi.from_dict(spec, config=config)
+                             base_url=base, checks=checks, auth=auth or None, headers=headers or None)
+        schema = schemathesis.openapi.from_dict(loaded.source, config=config)
         return _run(schema, FuzzReport(str(spec.get("info", {}).get("title", spec_path)), f"fake at {url}"))
 
 
