@@ -1,7 +1,6 @@
 """``macaron new`` writes an OpenAPI 3.1 spec by default: valid OpenAPI 3.1 (the
 ``openapi-spec-validator`` package), declaring what the Swagger 2.0 example declares; ``--swagger2``
-and a copy of a 2.0 service keep 2.0; and the new 3.1 service serves its example (once the 3.x
-loader is in: xfail until then)."""
+and a copy of a 2.0 service keep 2.0; and the new 3.1 service serves its example."""
 
 from __future__ import annotations
 
@@ -80,7 +79,6 @@ def test_the_help_names_the_flag(capsys: Any) -> None:
     assert "--swagger2" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(strict=False, reason="needs the 3.x loader (step4-oas)")
 def test_a_new_3_1_service_serves_its_example(tmp_path: Path, capsys: Any) -> None:
     source(tmp_path, "user", "port: 8001\n")
     assert main(["new", "billing", "--root", str(tmp_path)]) == 0
