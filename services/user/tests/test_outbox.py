@@ -12,9 +12,9 @@ import time
 import uuid
 from typing import Any
 
-from macaron.testing import queue_unreachable
+from macaron.testing import free_port, queue_unreachable
 
-from .conftest import PASSWORD, UserApp, free_port
+from .conftest import PASSWORD, UserApp
 
 
 def _outbox(service: Any) -> Any:

@@ -10,9 +10,9 @@ import time
 import uuid
 from typing import Any
 
-from macaron.testing import Api
+from macaron.testing import Api, free_port
 
-from .conftest import PASSWORD, UserApp, free_port
+from .conftest import PASSWORD, UserApp
 
 VARYING = {"Date", "X-Request-ID"}
 

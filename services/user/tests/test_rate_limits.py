@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import redis
-from macaron.testing import Api, serve_app
+from macaron.testing import Api, free_port, serve_app
 
-from .conftest import UserApp, free_port, problem_of
+from .conftest import UserApp, problem_of
 
 WRONG = {"password": "not the password 1"}
 
