@@ -4,6 +4,9 @@ and a copy of a 2.0 service keep 2.0; and the new 3.1 service serves its example
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +16,6 @@ from macaron import Service, create_app
 from macaron._cli import main, skeleton
 from macaron._cli.new import create, source_dialect
 from macaron.testing import Api, assert_problem, serve_app
-from openapi_spec_validator import validate
-from openapi_spec_validator.validation import OpenAPIV2SpecValidator, OpenAPIV31SpecValidator
 
 from .test_new import source
 
@@ -25,11 +26,28 @@ def spec(dialect: str) -> dict[str, Any]:
     return document
 
 
+#: openapi-spec-validator, in a process of its own: importing it registers the OAS 3.1 dialect in
+#: jsonschema's process-wide registry, after which bravado-core (the 2.0 clients of every later test
+#: in this process) tries to download spec.openapis.org and the clients fail.
+_VALIDATE = """
+import json, sys
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation import OpenAPIV2SpecValidator, OpenAPIV31SpecValidator
+validate(json.loads(sys.argv[1]), cls=OpenAPIV31SpecValidator if sys.argv[2] == "3.1" else OpenAPIV2SpecValidator)
+"""
+
+
+def validate(document: dict[str, Any], dialect: str) -> None:
+    done = subprocess.run([sys.executable, "-c", _VALIDATE, json.dumps(document), dialect],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]  # the validator's error names what is wrong
+
+
 def test_the_default_spec_is_valid_openapi_3_1() -> None:
     document = spec("3.1")
     assert document["openapi"] == "3.1.0" and document["info"]["title"] == "Billing service"
-    validate(document, cls=OpenAPIV31SpecValidator)  # raises naming the error if it is not
-    validate(spec("2.0"), cls=OpenAPIV2SpecValidator)
+    validate(document, "3.1")
+    validate(spec("2.0"), "2.0")
 
 
 def test_the_3_1_spec_declares_what_the_2_0_one_does() -> None:
