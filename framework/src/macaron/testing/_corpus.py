@@ -51,7 +51,7 @@ def run_one(path: Path, *, seconds: int, seed: int) -> dict[str, Any]:
         spec = load_spec(path)
     except SpecError as exc:
         return {**row, "loads": False, "error": str(exc).splitlines()[0][:300]}
-    row.update(loads=True, version=str(spec.document.get("swagger") or spec.document.get("openapi")),
+    row.update(loads=True, version=spec.version,
                operations=len(spec.operations))
     report = fuzz_fake(path, seed=seed, max_examples=25, max_time=seconds)
     failures = sorted({str(f).splitlines()[0][:200] for f in report.failures})
