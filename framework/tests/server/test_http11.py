@@ -34,9 +34,11 @@ def test_keep_alive_follows_the_version_and_connection_header() -> None:
     assert not parse_head(head("GET / HTTP/1.1", "Connection: close"), BASE).keep_alive
 
 
-def test_a_name_with_an_underscore_is_dropped_not_merged() -> None:
+def test_a_name_with_an_underscore_is_kept_aside_not_merged() -> None:
+    """Only the app knows which ``_`` names its spec declares (``_server/underscores.py``)."""
     env = parse_head(head("GET / HTTP/1.1", "X-Forwarded-For: 1.2.3.4", "X_Forwarded_For: 6.6.6.6"), BASE).environ
     assert env["HTTP_X_FORWARDED_FOR"] == "1.2.3.4"
+    assert env["macaron.underscore_headers"] == [("X_Forwarded_For", "6.6.6.6")]
 
 
 def test_absolute_form_and_asterisk_targets() -> None:

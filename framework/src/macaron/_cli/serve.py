@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from werkzeug._reloader import run_with_reloader
-from werkzeug.serving import WSGIRequestHandler, make_server, run_simple
+from werkzeug.serving import make_server, run_simple
 
 from .._core.config import load_config
 from .._core.errors import ConfigError, ServiceUnavailable, problem_body
@@ -36,6 +36,7 @@ from .._local.supervisor import LOAD_ERROR_HEADER, snapshot
 from .._server.app import create_app
 from .._server.frontworker import serve_forever
 from .._server.serve import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEPALIVE, DEFAULT_SERVER, check_port_free, run
+from .._server.underscores import KeepAside
 from ..tasks._queue import declares_tasks
 
 
@@ -64,7 +65,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class _Quiet(WSGIRequestHandler):
+class _Quiet(KeepAside):
     """werkzeug's request handler without its access line (the service logs each request itself)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:

@@ -43,6 +43,7 @@ from .._core.spec import load_spec, python_name
 from .._server.dispatch import http_to_api_error
 from .._server.routing import flask_rule
 from .._server.serve import check_port_free
+from .._server.underscores import KeepAside, UnderscoreHeaders, declared_underscore_headers
 from .fakeanswers import Endpoint, problem
 from .fakecontrol import FakeState, control_routes, credential_names, fingerprint, record
 
@@ -166,6 +167,7 @@ def create_fake_app(spec_path: str | Path, *, handlers: str | Path | None = None
         app.logger.exception("fake handler failed")
         return problem(InternalError(f"the fake failed: {type(exc).__name__}"))
 
+    app.wsgi_app = UnderscoreHeaders(app.wsgi_app, declared_underscore_headers(spec.document))  # type: ignore[method-assign]
     return app
 
 
@@ -176,9 +178,9 @@ def _http_error(exc: HTTPException) -> ApiError:
 def serve_fake(spec_path: str | Path, *, host: str = "127.0.0.1", port: int = 0, handlers: str | None = None,
                stateful: bool = True, out: Any = None) -> None:
     """Serve the fake of ``spec_path`` until interrupted (HTTP/1.1 keep-alive, one thread per connection)."""
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from werkzeug.serving import make_server
 
-    class KeepAlive(WSGIRequestHandler):
+    class KeepAlive(KeepAside):
         protocol_version = "HTTP/1.1"
 
     check_port_free(host, port, f"fake of {spec_path}")

@@ -26,7 +26,8 @@ from .proxies import TrustedProxies
 from .responses import ErrorResponses, ResponseValidator
 from .routing import endpoint_name, flask_rule
 from .security import decorate_handler, returns_credentials, security_guard
-from .validation import RequestValidator
+from .underscores import UnderscoreHeaders, declared_underscore_headers
+from .validation import RequestValidator, credential_query_names
 
 Guard = Callable[[Any], None]
 GuardFactory = Callable[[Service, Any], Guard | None]
@@ -46,7 +47,7 @@ def client_address() -> str | None:
 
 def _operation(service: Service, bound: BoundOperation, variables: dict[str, str], guards: list[Guard]) -> Operation:
     op = bound.operation
-    parse = RequestValidator(op, service.compiler, service.models)
+    parse = RequestValidator(op, service.compiler, service.models, credential_query_names(service.spec.document))
     respond = ResponseValidator(op, service.compiler, service.log)
     handler = decorate_handler(service, op, bound.handler)
     op_id = op.operation_id
@@ -127,6 +128,7 @@ def create_app(
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    app.wsgi_app = UnderscoreHeaders(app.wsgi_app, declared_underscore_headers(service.spec.document))  # type: ignore[method-assign]
     return app
 
 

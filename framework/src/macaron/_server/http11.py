@@ -25,6 +25,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from .._core.errors import PROBLEM_JSON, ApiError, problem_body
 from .._core.observability import request_id_from
+from .underscores import KEY as UNDERSCORES
 
 MAX_REQUEST_LINE = 8190  # bytes of method, target and version (nginx's large header buffer) -> 414
 MAX_FIELD = 8190  # bytes of one header field line -> 431
@@ -106,7 +107,7 @@ def _key(name: bytes) -> str | None:
     key = _KEYS.get(name)
     if key is None and name not in _KEYS:
         lower = name.lower()
-        # a name with "_" would share its environ key with the "-" spelling (spoofing): dropped
+        # a name with "_" would share its environ key with the "-" spelling (spoofing): kept aside
         key = _SPECIAL.get(lower) or (None if b"_" in name else "HTTP_" + name.decode().upper().replace("-", "_"))
         if len(_KEYS) < 4096:
             _KEYS[name] = key
@@ -195,6 +196,9 @@ def parse_head(block: bytes, base: dict[str, Any]) -> Head:
     for name, value in fields:
         key = _key(name)
         if key is None:
+            if b"_" in name:  # kept aside: the app lets in only the ones its spec declares (.underscores)
+                environ.setdefault(UNDERSCORES, []).append((name.decode("latin-1"),
+                                                            value.rstrip(b" \t").decode("latin-1")))
             continue
         value = value.rstrip(b" \t")
         if key == "HTTP_CONNECTION":

@@ -13,11 +13,13 @@ from typing import Any
 import requests
 from werkzeug.serving import make_server
 
+from .._server.underscores import KeepAside
+
 
 @contextmanager
 def serve_app(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve a WSGI app on a free port in a thread; yield its base URL."""
-    server = make_server(host, 0, app, threaded=True)
+    server = make_server(host, 0, app, threaded=True, request_handler=KeepAside)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="macaron-test-server", daemon=True)
     thread.start()
     try:
