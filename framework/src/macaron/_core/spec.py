@@ -23,6 +23,7 @@ import functools
 import json
 import keyword
 import re
+import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 
 import fastjsonschema
 
-from .errors import SpecError
+from .errors import SpecError, SpecWarning
 from .oas3 import normalise
 from .oas3meta import meta_error as meta_error_3
 from .operations import HTTP_METHODS, Operation, index_operations
@@ -147,6 +148,7 @@ def load_spec(path: Path) -> Spec:
     resolver = RefResolver(path)
     version = spec_version(path, resolver.root)
     document = resolver.resolve()
+    _require_path_parameters(path, document)
     if version != "2.0":
         error = meta_error_3(path, document, version)
         if error:
@@ -162,6 +164,28 @@ def load_spec(path: Path) -> Spec:
     _check_definition_refs(path, document)
     operations = index_operations(path, document)
     return Spec(path=path, document=document, files=sorted(resolver.docs), operations=operations)
+
+
+def _require_path_parameters(path: Path, document: dict[str, Any]) -> None:
+    """A path parameter that does not say ``required: true`` (both schemas demand it; hand-written
+    specs often forget) is taken as required, as a path variable always is, with a warning naming it."""
+    found: list[tuple[str, Any]] = []
+    for name, param in ((document.get("components") or {}).get("parameters") or {}).items():
+        found.append((f"/components/parameters/{name}", param))
+    for name, param in (document.get("parameters") or {}).items():
+        found.append((f"/parameters/{name}", param))
+    for route, item in (document.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        for key, node in [("", item), *((m, o) for m, o in item.items() if m in HTTP_METHODS)]:
+            params = node.get("parameters") if isinstance(node, dict) else None
+            for i, param in enumerate(params if isinstance(params, list) else []):
+                found.append((f"{route}{' ' + key if key else ''} parameters[{i}]", param))
+    for where, param in found:
+        if isinstance(param, dict) and param.get("in") == "path" and param.get("required") is not True:
+            param["required"] = True
+            warnings.warn(f"{path}: {where}: path parameter {param.get('name')!r} does not say "
+                          "'required: true'; taken as required", SpecWarning, stacklevel=3)
 
 
 def spec_version(path: Path, document: dict[str, Any]) -> str:
