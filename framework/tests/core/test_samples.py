@@ -41,3 +41,39 @@ def test_read_only_properties_are_in_a_sample_and_required_in_a_response_when_li
 def test_patterns_the_walk_does_not_know_give_none() -> None:
     assert from_pattern("[^a-z]+") is None and from_pattern("(") is None
     assert from_pattern("ab|cd") == "ab" and from_pattern(r"^\w+@\w+\.com$") == "a@a.com"
+
+
+def test_an_all_of_with_properties_of_its_own_samples_both() -> None:
+    part = {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}
+    schema = {"type": "object", "allOf": [part], "required": ["name"], "properties": {"name": {"type": "string"}}}
+    value = sample(schema, {})
+    assert value == {"id": 1, "name": "string"}
+    assert SchemaCompiler({}).validator(schema).is_valid(value)
+
+
+def test_a_one_of_picks_the_member_no_other_member_accepts() -> None:
+    """Cat's sample is a valid Dog too (Dog only needs ``kind``): ``oneOf`` refuses a value two
+    members accept, so the sample is the Dog's, which a Cat refuses (no ``name``)."""
+    definitions = {
+        "Cat": {"type": "object", "required": ["kind", "name"], "properties": {"kind": {"type": "string"},
+                                                                           "name": {"type": "string"}}},
+        "Dog": {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string"},
+                                                                      "bark": {"type": "boolean"}}},
+    }
+    schema = {"oneOf": [{"$ref": "#/definitions/Cat"}, {"$ref": "#/definitions/Dog"}]}
+    compiler = SchemaCompiler(definitions)
+    assert set(sample(schema, definitions)) == {"kind", "name"}  # no check: the first member
+    value = sample(schema, definitions, check=lambda s, v: compiler.validator(s).is_valid(v))
+    assert set(value) == {"kind", "bark"} and compiler.validator(schema).is_valid(value)
+
+
+def test_an_inline_discriminator_names_the_member_in_its_tag() -> None:
+    from macaron._core.oas3schemas import convert
+
+    inline = convert({"oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}],
+                      "discriminator": {"propertyName": "kind", "mapping": {"kitty": "#/components/schemas/Cat"}}},
+                     "3.0")
+    assert inline["x-union"] == {"property": "kind", "mapping": {"kitty": "Cat", "Dog": "Dog"}}
+    definitions = {"Cat": {"type": "object", "properties": {"kind": {"type": "string"}}},
+                   "Dog": {"type": "object", "properties": {"kind": {"type": "string"}}}}
+    assert sample(inline, definitions)["kind"] == "kitty"

@@ -192,3 +192,19 @@ def test_generated_bodies_name_a_real_subtype_and_bad_subtypes_are_refused(path:
     refused = fleet.post("/vehicles", json={"plate": "AB12", "vehicleType": "Truck", "payloadKg": "heavy"})
     assert refused.status_code == 400
     assert refused.get_json()["error"]["details"] == [{"field": "payloadKg", "issue": "must be an integer"}]
+
+
+def test_an_example_its_schema_refuses_is_passed_over_for_a_generated_body(tmp_path: Path) -> None:
+    """Specs carry stale examples (openapi-core's petstore writes JSON text as a YAML string): a fake
+    answers only what its schema accepts, so such an example gives way to a generated body."""
+    path = tmp_path / "api.yaml"
+    pet = {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}
+    path.write_text(yaml.safe_dump({"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {
+        "/stale": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {
+            "schema": pet, "example": '{\n  "id": []\n}\n'}}}}}},
+        "/good": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {
+            "schema": pet, "example": {"id": 42}}}}}}},
+    }}))
+    client = create_fake_app(path).test_client()
+    assert client.get("/stale").get_json() == {"id": 1}
+    assert client.get("/good").get_json() == {"id": 42}

@@ -16,8 +16,10 @@ once, at load time:
   (2.0's inheritance), ``discriminator: <propertyName>`` plus ``x-discriminator-mapping`` (tag →
   definition) when a mapping is written; on a definition with ``oneOf``/``anyOf`` (a union),
   ``x-union: {property, mapping}`` with every member's tag (its mapping key, else its name), which
-  :mod:`.discriminator` turns into a dispatch on the tag. Elsewhere (an inline schema) the
-  discriminator is dropped and ``oneOf`` validates as JSON Schema says.
+  :mod:`.discriminator` turns into a dispatch on the tag. Elsewhere (an inline union) it is kept
+  as the same ``x-union``, which samples and fakes read to name the member in the tag; there
+  ``oneOf`` still validates as JSON Schema says (no dispatch: overlapping members refuse a value
+  both accept).
 
 Rule: pure functions over plain data; imports nothing of macaron.
 """
@@ -71,13 +73,31 @@ def convert(node: Any, version: str) -> Any:
             if value is True:
                 out["x-nullable"] = True
         elif key == "discriminator" and isinstance(value, dict):
-            continue  # a definition's is read by :func:`definitions`; an inline one has no family
+            union = _union(node, value)
+            if union:  # the tag a sample names (a definition's is made a dispatch by :func:`definitions`)
+                out["x-union"] = union
         else:
             out[key] = value
     kinds = out.get("type")
     if version == "3.1" and isinstance(kinds, list) and "null" in kinds:
         out["x-nullable"] = True
     return out
+
+
+def _union(node: dict[str, Any], disc: dict[str, Any]) -> dict[str, Any] | None:
+    """``{property, mapping}`` (tag → definition, the members' names where not mapped) of a
+    discriminated ``oneOf``/``anyOf`` of refs; ``None`` when it is not one."""
+    if not isinstance(disc.get("propertyName"), str):
+        return None
+    members = [ref_name(part.get("$ref")) for part in (node.get("oneOf") or node.get("anyOf") or [])
+               if isinstance(part, dict)]
+    if not any(members):
+        return None
+    tags = {str(tag): ref_name(target) or str(target) for tag, target in (disc.get("mapping") or {}).items()}
+    for member in members:
+        if member and member not in tags.values():
+            tags[member] = member
+    return {"property": disc["propertyName"], "mapping": tags}
 
 
 def definitions(schemas: dict[str, Any], version: str) -> dict[str, Any]:
@@ -89,14 +109,9 @@ def definitions(schemas: dict[str, Any], version: str) -> dict[str, Any]:
             continue
         prop = disc["propertyName"]
         mapping = {str(tag): ref_name(target) or str(target) for tag, target in (disc.get("mapping") or {}).items()}
-        members = [ref_name(part.get("$ref")) for part in (schema.get("oneOf") or schema.get("anyOf") or [])
-                   if isinstance(part, dict)]
-        if any(members):
-            tags = dict(mapping)
-            for member in members:
-                if member and member not in tags.values():
-                    tags[member] = member
-            out[name] = {**out[name], "x-union": {"property": prop, "mapping": tags}}
+        union = _union(schema, disc)
+        if union:
+            out[name] = {**out[name], "x-union": union}
         else:
             out[name] = {**out[name], "discriminator": prop}
             if mapping:

@@ -27,7 +27,7 @@ try:  # the stdlib's own regex parser, to write a string matching a pattern; pri
 except ImportError:  # another Python's layout: patterns get no generated match
     _regex = None
 
-_MAX_DEPTH = 6
+_MAX_DEPTH = 12
 _STRING_FORMATS: dict[str, Callable[[], str]] = {
     "email": lambda: "user@example.com",
     "date": lambda: dt.date.today().isoformat(),
@@ -43,13 +43,21 @@ _STRING_FORMATS: dict[str, Callable[[], str]] = {
 }
 
 
-def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple[str, ...] = ()) -> Any:
-    """A value for ``schema`` (a Swagger schema object whose refs point into ``definitions``)."""
+Check = Callable[[dict[str, Any], Any], bool]
+
+
+def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple[str, ...] = (),
+           check: Check | None = None) -> Any:
+    """A value for ``schema`` (a Swagger schema object whose refs point into ``definitions``).
+
+    ``check(schema, value)`` — whether ``value`` is valid for ``schema`` — lets a ``oneOf`` pick
+    the first member whose sample is valid for that member alone (members that overlap would
+    otherwise make the value valid for two, which ``oneOf`` refuses)."""
     if not isinstance(schema, dict):
         return None
     ref = schema.get("$ref")
     if isinstance(ref, str):
-        return _ref(ref.rsplit("/", 1)[-1], definitions, depth, seen, dispatch=True)
+        return _ref(ref.rsplit("/", 1)[-1], definitions, depth, seen, dispatch=True, check=check)
     for key in ("example", "default"):
         if key in schema:
             return copy.deepcopy(schema[key])
@@ -59,36 +67,37 @@ def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple
         return copy.deepcopy(schema["const"])
     if isinstance(schema.get("examples"), list) and schema["examples"]:  # 3.1: JSON Schema's examples
         return copy.deepcopy(schema["examples"][0])
-    union = schema.get("x-union")
+    member: Any = None
     for key in ("oneOf", "anyOf"):
-        if isinstance(schema.get(key), list) and schema[key] and "type" not in schema:
-            value = sample(schema[key][0], definitions, depth + 1, seen)
-            if isinstance(union, dict) and isinstance(value, dict):
-                member = str(schema[key][0].get("$ref", "")).rsplit("/", 1)[-1]
-                tags = [t for t, d in (union.get("mapping") or {}).items() if d == member]
-                if tags:
-                    value[union["property"]] = tags[0]
-            return value
-    if schema.get("allOf"):
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
+        if isinstance(schema.get(key), list) and schema[key] and schema.get("type") in (None, "object"):
+            member = _member(schema, key, definitions, depth, seen, check)
+            if not schema.get("allOf") and not schema.get("properties"):
+                return member
+            break
+    if schema.get("allOf") or isinstance(member, dict):
+        merged: dict[str, Any] = dict(member) if isinstance(member, dict) else {}
+        for part in schema.get("allOf") or []:
             part_ref = part.get("$ref") if isinstance(part, dict) else None
             if isinstance(part_ref, str):  # a parent: its own shape, never one of its subtypes
-                value = _ref(part_ref.rsplit("/", 1)[-1], definitions, depth + 1, seen, dispatch=False)
+                value = _ref(part_ref.rsplit("/", 1)[-1], definitions, depth + 1, seen, dispatch=False, check=check)
             else:
-                value = sample(part, definitions, depth + 1, seen)
+                value = sample(part, definitions, depth + 1, seen, check)
             if isinstance(value, dict):
                 merged.update(value)
+        own = {k: v for k, v in schema.items() if k != "allOf"}
+        if own.get("properties") or own.get("required"):  # the schema's own properties, beside its parts
+            extra = _object(own, definitions, depth, seen, check)
+            merged.update({k: v for k, v in extra.items() if k not in merged or k in (own.get("properties") or {})})
         return merged
     kind = schema.get("type") or ("object" if "properties" in schema else None)
     if isinstance(kind, list):  # 3.1: a list of types; the first that is not null
         kind = next((k for k in kind if k != "null"), None)
     if kind == "array" and isinstance(schema.get("prefixItems"), list):
-        return [sample(s, definitions, depth + 1, seen) for s in schema["prefixItems"]]
+        return [sample(s, definitions, depth + 1, seen, check) for s in schema["prefixItems"]]
     if kind == "object":
-        return _object(schema, definitions, depth, seen)
+        return _object(schema, definitions, depth, seen, check)
     if kind == "array":
-        item = sample(schema.get("items") or {}, definitions, depth + 1, seen)
+        item = sample(schema.get("items") or {}, definitions, depth + 1, seen, check)
         count = max(1, int(schema.get("minItems", 1))) if item is not None else 0
         return [copy.deepcopy(item) for _ in range(count if not schema.get("uniqueItems") else min(count, 1))]
     if kind == "string":
@@ -100,25 +109,51 @@ def sample(schema: Any, definitions: dict[str, Any], depth: int = 0, seen: tuple
     return None
 
 
-def _ref(name: str, definitions: dict[str, Any], depth: int, seen: tuple[str, ...], *, dispatch: bool) -> Any:
+def _member(schema: dict[str, Any], key: str, definitions: dict[str, Any], depth: int, seen: tuple[str, ...],
+            check: Check | None) -> Any:
+    """A ``oneOf``/``anyOf`` value: a member's sample, naming it in the discriminator (``x-union``);
+    for ``oneOf`` (with ``check``) the first member whose sample no other member also accepts."""
+    union = schema.get("x-union")
+    members = schema[key]
+    first: Any = None
+    for index, member in enumerate(members):
+        value = sample(member, definitions, depth + 1, seen, check)
+        if isinstance(union, dict) and isinstance(value, dict) and isinstance(member, dict):
+            name = str(member.get("$ref", "")).rsplit("/", 1)[-1]
+            tags = [t for t, d in (union.get("mapping") or {}).items() if d == name]
+            if tags:
+                value[union["property"]] = tags[0]
+        if index == 0:
+            first = value
+        if check is None or key == "anyOf" or len(members) == 1:
+            return value
+        valid = [isinstance(m, dict) and check(m, value) for m in members]
+        if valid[index] and sum(valid) == 1:
+            return value
+    return first
+
+
+def _ref(name: str, definitions: dict[str, Any], depth: int, seen: tuple[str, ...], *, dispatch: bool,
+         check: Check | None = None) -> Any:
     target = concrete(name, definitions) if dispatch else name
     key = target if dispatch else f"{name}@self"  # a subtype expands its parent's own shape once more
     if key in seen or depth > _MAX_DEPTH:
         return None
-    value = sample(definitions.get(target, {}), definitions, depth + 1, (*seen, key))
+    value = sample(definitions.get(target, {}), definitions, depth + 1, (*seen, key), check)
     prop = family_property(target, definitions) if dispatch else None
     if prop is not None and isinstance(value, dict):
         value[prop] = tag_of(target, target, definitions)  # a discriminator names the definition the value is
     return value
 
 
-def _object(schema: dict[str, Any], definitions: dict[str, Any], depth: int, seen: tuple[str, ...]) -> dict[str, Any]:
+def _object(schema: dict[str, Any], definitions: dict[str, Any], depth: int, seen: tuple[str, ...],
+            check: Check | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     required = set(schema.get("required") or [])
     for name, sub in (schema.get("properties") or {}).items():
         if (depth > 2 and name not in required) or (isinstance(sub, dict) and sub.get("writeOnly") is True):
             continue  # a writeOnly property is never in an answer
-        value = sample(sub, definitions, depth + 1, seen)
+        value = sample(sub, definitions, depth + 1, seen, check)
         if value is not None or (isinstance(sub, dict) and sub.get("x-nullable")):
             out[name] = value
         elif name in required:

@@ -24,12 +24,12 @@ from .._core.errorbodies import ErrorShape
 from .._core.errors import PROBLEM_JSON, ApiError, InternalError, problem_body
 from .._core.models import ModelRegistry
 from .._core.observability import request_id_from
-from .._core.schema import SchemaCompiler
+from .._core.schema import RESPONSE, SchemaCompiler
 from .._core.spec import Operation, Spec
 from .._server.credentials import well_formed
 from .._server.dispatch import problem_response
 from .._server.responses import answer_status, unpack_result
-from .._server.validation import RequestValidator
+from .._server.validation import RequestValidator, credential_query_names
 from .fakedata import file_bytes, header_value, is_json, is_xml, negotiate, response_example
 from .fakexml import to_xml
 
@@ -58,7 +58,7 @@ class Endpoint:
         self.op = op
         self.definitions = spec.definitions
         self.compiler = compiler
-        self.parse = RequestValidator(op, compiler, models)
+        self.parse = RequestValidator(op, compiler, models, credential_query_names(spec.document))
         self.handler = handler
         self.security = self._security_checks(spec)
         self.shapes: dict[str, ErrorShape] = {}
@@ -68,6 +68,10 @@ class Endpoint:
             if is_error and isinstance(schema, dict) and schema.get("type") != "file":
                 example = next((v for m, v in (response.get("examples") or {}).items() if is_json(m)), None)
                 self.shapes[key] = ErrorShape(schema, spec.definitions, compiler, example)
+
+    def fits(self, schema: dict[str, Any], value: Any) -> bool:
+        """Whether ``value`` is a valid answer for ``schema`` (for the examples and samples answered)."""
+        return self.compiler.validator(schema, direction=RESPONSE).is_valid(value)
 
     def _security_checks(self, spec: Spec) -> list[list[dict[str, Any]]]:
         schemes = spec.document.get("securityDefinitions") or {}
@@ -94,7 +98,8 @@ class Endpoint:
         key, response = found
         if status >= 400 and key in self.shapes:
             return self.error(status_error(status, response), req, canned=True)
-        has_body, body, media = response_example(response, self.definitions, self.op.produces, req.accept_mimetypes)
+        has_body, body, media = response_example(response, self.definitions, self.op.produces, req.accept_mimetypes,
+                                                 self.fits)
         return self.render(body if has_body else None, status, self._headers(response), media, response.get("schema"))
 
     def error(self, error: ApiError, req: Request, *, canned: bool = False) -> Response:
@@ -109,7 +114,7 @@ class Endpoint:
         shape = self.shapes.get(key)
         if shape is None:  # declared without a body (or a file): answered as declared
             has_body, body, media = response_example(response, self.definitions, self.op.produces,
-                                                     req.accept_mimetypes)
+                                                     req.accept_mimetypes, self.fits)
             return self.render(body if has_body else None, error.status, headers, media, schema)
         examples = response.get("examples") or {}
         produces = self.op.produces  # an error goes out as problem+json where the operation lists it
