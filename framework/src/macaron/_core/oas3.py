@@ -103,8 +103,8 @@ class _Normaliser:
             out["collectionFormat"] = _COLLECTION[(style, bool(explode))]
             if location not in ("query", "cookie") and out["collectionFormat"] == "multi":
                 out["collectionFormat"] = "csv"
-        if p.get("allowEmptyValue") is True:
-            out["allowEmptyValue"] = True
+        if isinstance(p.get("allowEmptyValue"), bool):  # said either way (unsaid: :mod:`macaron._server.params`)
+            out["allowEmptyValue"] = p["allowEmptyValue"]
         if "description" in p:
             out["description"] = p["description"]
         for key in ("example", "examples", "deprecated"):
@@ -255,6 +255,13 @@ class _Normaliser:
             if key in src:
                 out[key] = src[key]
         out.update({k: v for k, v in src.items() if k.startswith("x-")})
+        webhooks: dict[str, Any] = {}
+        for name, raw_item in (src.get("webhooks") or {}).items():  # 3.1: what the service sends
+            item = self.deref(raw_item, f"/webhooks/{name}")
+            webhooks[name] = {m: self.operation(f"webhook {name}", m, item[m], None)
+                              for m in HTTP_METHODS if isinstance(item, dict) and isinstance(item.get(m), dict)}
+        if webhooks:
+            out["x-webhooks"] = webhooks  # read by macaron.clients.send_webhook; never routed
         return out
 
 

@@ -20,9 +20,14 @@ Text → value, by the Swagger 2.0 rules:
 OpenAPI 3.x parameters (normalised by ``_core.oas3``) may also be ``in: cookie``, carry a
 ``style``/``explode`` (``x-style``/``x-explode``: the text is cut by :mod:`macaron._core.styles`,
 then typed as above — an object's properties by their own types; ``form`` with explode gathers an
-object's properties from the query's own names, ``deepObject`` from ``name[key]``), or a
+object's properties from the query's own names, ``deepObject`` from ``name[key]``; a free-form
+one — ``additionalProperties``, or no ``properties`` — takes every query name no other parameter
+of the operation, nor its security, claims), or a
 ``content`` media type (``x-content``: the value is JSON text, parsed, then validated). Values are
-validated against the parameter's whole schema (``x-schema``), in its spec's dialect.
+validated against the parameter's whole schema (``x-schema``), in its spec's dialect. 3.x
+deprecates ``allowEmptyValue``: an empty query value is ``""`` for a string or an untyped schema
+(a ``oneOf``) and ``[]`` for an array (which their schemas still judge), unless the parameter says
+``allowEmptyValue: false``; an object's empty value (``color=`` in a free-form object) is ``{}``.
 
 Rule: imports only the core (validators come from ``_core.schema``).
 """
@@ -103,16 +108,21 @@ def coercer(schema: Mapping[str, Any]) -> Coerce:
         def coerce(raw: Any) -> Any:
             parts = raw if isinstance(raw, list) else ([] if raw == "" else raw.split(sep))
             return [item(p) for p in parts]
-    elif kind == "object" and isinstance(schema.get("properties"), dict):
-        fields = {k: coercer(v) for k, v in schema["properties"].items() if isinstance(v, dict)}
+    elif kind == "object" and (isinstance(schema.get("properties"), dict)
+                               or isinstance(schema.get("additionalProperties"), dict)):
+        fields = {k: coercer(v) for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict)}
+        extra = schema.get("additionalProperties")
+        rest = coercer(extra) if isinstance(extra, dict) else _same
 
         def coerce(raw: Any) -> Any:
+            if raw == "":  # an empty object, as form and simple styles write it
+                return {}
             if not isinstance(raw, dict):
                 raise ValueError("must be an object")
             out = {}
             for k, v in raw.items():
                 try:
-                    out[k] = fields.get(k, _same)(v)
+                    out[k] = fields.get(k, rest)(v)
                 except ValueError as exc:
                     raise FieldValueError(k, str(exc)) from None
             return out
@@ -147,6 +157,8 @@ class Param:
     explode: bool = False
     json_text: bool = False  # a content-typed (JSON) parameter
     properties: tuple[str, ...] = ()  # an object in the query, form style exploded: its own names
+    free_form: bool = False  # ... that takes other names too (additionalProperties, or no properties)
+    others: frozenset[str] = frozenset()  # the operation's other query parameters (never gathered)
 
     def raw(self, request: Request, path_args: Mapping[str, str]) -> Any:
         if self.style is not None:
@@ -175,7 +187,8 @@ class Param:
                 found = deep_object(self.name, request.args)
                 return MISSING if found is None else found
             if style == "form" and self.explode:
-                gathered = {k: request.args[k] for k in self.properties if k in request.args}
+                gathered = {k: request.args[k] for k in request.args
+                            if k in self.properties or (self.free_form and k not in self.others)}
                 return gathered or MISSING
         if self.location == "path":
             text: Any = path_args.get(self.name, MISSING)
@@ -211,7 +224,7 @@ class Param:
                 errors.append(FieldError("/" + "/".join(self.path),
                                          "is empty; send a value (the spec does not set allowEmptyValue on it)"))
                 return
-            value: Any = "" if self.kind == "string" else [] if self.kind == "array" else None
+            value: Any = "" if self.kind in ("string", None) else [] if self.kind == "array" else None
             if value is None:
                 kwargs[self.kwarg] = None
                 return
@@ -259,6 +272,14 @@ def build_param(p: dict[str, Any], compiler: SchemaCompiler) -> Param:
     )
 
 
+def _resolved_extra(p: dict[str, Any], compiler: SchemaCompiler) -> dict[str, Any]:
+    """``p`` with a ``$ref`` in ``additionalProperties`` followed (a map's values are typed by it)."""
+    extra = p.get("additionalProperties")
+    if isinstance(extra, dict) and "$ref" in extra:
+        return {**p, "additionalProperties": compiler.resolve(extra)}
+    return p
+
+
 def _build_styled(p: dict[str, Any], compiler: SchemaCompiler) -> Param:
     kind = p.get("type")
     location = p["in"]
@@ -266,6 +287,12 @@ def _build_styled(p: dict[str, Any], compiler: SchemaCompiler) -> Param:
     json_text = bool(p.get("x-content"))
     simple = kind == "array" and (style, explode) in _SIMPLE_ARRAYS and location in ("query", "cookie")
     props = tuple((p.get("properties") or {}).keys()) if kind == "object" else ()
+    extra = p.get("additionalProperties")
+    free_form = kind == "object" and (isinstance(extra, dict) or extra is True or (not props and extra is not False))
+    # OpenAPI 3.x deprecates allowEmptyValue: an empty text is "" for a string, [] for an array
+    # (their schemas still judge it: minLength, minItems), unless the parameter says false
+    empty_ok = p.get("allowEmptyValue") is True or (p.get("allowEmptyValue") is not False
+                                                   and kind in ("string", "array", None))
     return Param(
         name=p["name"],
         location=location,
@@ -274,12 +301,14 @@ def _build_styled(p: dict[str, Any], compiler: SchemaCompiler) -> Param:
         default=p.get("default", MISSING),
         kind=kind,
         multi=simple and explode,
-        allow_empty=p.get("allowEmptyValue") is True if location == "query" else None,
-        coerce=_json if json_text else coercer({k: v for k, v in p.items() if k != "collectionFormat"}),
+        allow_empty=empty_ok if location == "query" else None,
+        coerce=_json if json_text else coercer(_resolved_extra(
+            {k: v for k, v in p.items() if k != "collectionFormat"}, compiler)),
         validator=compiler.validator(p.get("x-schema") or {}),
         path=[location, p["name"]],
         style=style,
         explode=explode,
         json_text=json_text,
         properties=props,
+        free_form=free_form,
     )

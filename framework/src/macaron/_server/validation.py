@@ -72,20 +72,68 @@ def _form_fields(schema: dict[str, Any], encoding: dict[str, Any], compiler: Sch
     return out
 
 
+def _bracketed(form: Any, fields: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Form keys that nest (``deepObject`` encoding, as Stripe's API writes it): ``a[b][c]=x`` is
+    ``{"a": {"b": {"c": "x"}}}``, ``a[]=x&a[]=y`` is ``{"a": ["x", "y"]}``, ``a[0]=x`` (an array
+    field) is ``["x"]``. Only keys whose base is a field of the form; those keys, too."""
+    items: dict[str, list[tuple[list[str], str]]] = {}
+    used: set[str] = set()
+    for key in form:
+        base, bracket, rest = key.partition("[")
+        if not bracket or not rest.endswith("]") or base not in fields:
+            continue
+        used.add(key)
+        for text in form.getlist(key):
+            items.setdefault(base, []).append((rest[:-1].split("]["), text))
+    out = {}
+    for base, found in items.items():
+        for text in form.getlist(base):  # "a=" beside "a[b]=": the plain one is a leaf too
+            found.append(([], text))
+        tree = _tree(found, 0)
+        if fields[base][1] and isinstance(tree, dict) and tree and all(k.isdigit() for k in tree):
+            tree = [tree[k] for k in sorted(tree, key=int)]
+        out[base] = tree
+    return out, used
+
+
+def _tree(items: list[tuple[list[str], str]], depth: int) -> Any:
+    leaves = [text for parts, text in items if not parts]
+    if len(leaves) == len(items) or depth > 16:
+        return leaves[0] if len(leaves) == 1 else leaves
+    if all(parts and parts[0] == "" for parts, _ in items):
+        return [_tree([(parts[1:], text)], depth + 1) for parts, text in items]
+    groups: dict[str, list[tuple[list[str], str]]] = {}
+    for parts, text in items:
+        if parts:
+            groups.setdefault(parts[0], []).append((parts[1:], text))
+    return {key: _tree(group, depth + 1) for key, group in groups.items()}
+
+
 def _properties(schema: Any, compiler: SchemaCompiler, depth: int) -> dict[str, Any]:
-    """A form schema's properties, its ``allOf`` parts' included."""
+    """A form schema's properties, its ``allOf`` parts' and its ``oneOf``/``anyOf`` members' included
+    (any member's field is a field of the form; the schema then judges the whole)."""
     resolved = compiler.resolve(schema, REQUEST) if isinstance(schema, dict) else {}
     props: dict[str, Any] = {}
-    for part in resolved.get("allOf") or [] if depth < 8 else []:
+    parts = [*(resolved.get("allOf") or []), *(resolved.get("oneOf") or []), *(resolved.get("anyOf") or [])]
+    for part in parts if depth < 8 else []:
         props.update(_properties(part, compiler, depth + 1))
     props.update(resolved.get("properties") or {})
     return props
 
 
+def credential_query_names(document: dict[str, Any]) -> frozenset[str]:
+    """The query names of a (normalised) spec's ``apiKey`` schemes ``in: query``."""
+    return frozenset(str(s.get("name")) for s in (document.get("securityDefinitions") or {}).values()
+                     if isinstance(s, dict) and s.get("type") == "apiKey" and s.get("in") == "query")
+
+
 class RequestValidator:
     """Turns a Flask request into the handler's keyword arguments, or raises with every bad field."""
 
-    def __init__(self, op: Operation, compiler: SchemaCompiler, models: ModelRegistry) -> None:
+    def __init__(self, op: Operation, compiler: SchemaCompiler, models: ModelRegistry,
+                 reserved: frozenset[str] = frozenset()) -> None:
+        """``reserved``: query names the spec's security reads (:func:`credential_query_names`),
+        which a free-form query object never takes."""
         self.operation = op
         self.params: list[Param] = []
         self.body: Body | None = None
@@ -108,6 +156,10 @@ class RequestValidator:
                         self.body.media[media.split(";")[0].strip().lower()] = body
                 continue
             self.params.append(build_param(p, compiler))
+        query = frozenset(q.name for q in self.params if q.location == "query") | reserved
+        for param in self.params:
+            if param.free_form:
+                param.others = query - {param.name}
 
     def __call__(self, request: Request, path_args: Mapping[str, str]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
@@ -154,7 +206,16 @@ class RequestValidator:
             return
         value: dict[str, Any] = {}
         checked: dict[str, Any] = {}
-        for name in sorted({*request.form, *request.files}):
+        nested, bracketed = _bracketed(request.form, fields)
+        for name, tree in nested.items():
+            coerce, many, _, _ = fields[name]
+            try:
+                value[name] = checked[name] = coerce(tree if many or not isinstance(tree, list) else tree[-1])
+            except ValueError as exc:
+                errors.append(FieldError(f"/body/{name}", str(exc)))
+        for name in sorted({*request.form, *request.files} - bracketed):
+            if name in nested:
+                continue
             coerce, many, binary, as_json = fields.get(name, (None, False, False, False))
             if coerce is None:
                 errors.append(FieldError(f"/body/{name}", "is not a field of this form"))
