@@ -9,6 +9,10 @@
     full = client("sendgrid").responses.sendMail(body=message)   # ClientResponse: result, status, headers
     client("auth0").getToken(body=..., _timeout=2)               # per-call read timeout (or (connect, read))
 
+A service whose OpenAPI 3.1 spec declares ``webhooks`` sends them with
+``send_webhook("itemSold", subscriber_url, body=item)``: checked against its own spec before
+anything is sent, the subscriber's answer against the webhook's responses (``_webhooks``).
+
 Operations are methods named by operationId, taking the spec's parameters as keyword
 arguments (``X-Trace`` → ``x_trace``, as handlers get them) plus call options
 ``_timeout``, ``_retries``, ``_idempotency_key`` (sent as ``Idempotency-Key``, makes a
@@ -26,6 +30,7 @@ from ``_core.context``. Implementation in ``_api.py``, ``_calls.py``, ``_http.py
 
 from ._api import ApiClient, client
 from ._upstream import ClientResponse, UpstreamError, UpstreamInvalid, UpstreamTimeout, UpstreamUnavailable
+from ._webhooks import WebhookInvalid, send_webhook, webhooks
 
 __all__ = [
     "ApiClient",
@@ -34,5 +39,8 @@ __all__ = [
     "UpstreamInvalid",
     "UpstreamTimeout",
     "UpstreamUnavailable",
+    "WebhookInvalid",
     "client",
+    "send_webhook",
+    "webhooks",
 ]
