@@ -1,6 +1,7 @@
 """WSGI/ASGI apps of the server contenders, importable by gunicorn.
 
-- ``build('macaron')``   — macaron, request and response validation on
+- ``build('macaron')``   — macaron, request and response validation on (the Swagger 2.0 spec);
+  ``build('macaron30')``, ``build('macaron31')``: the same from the OpenAPI 3.0 and 3.1 specs
 - ``build('flask')``     — the same endpoints in bare Flask, no validation
 - ``build('connexion')`` — connexion 3 (FlaskApp), request + response validation on
 - ``build('fastapi')``   — FastAPI, ``async def`` handlers, pydantic models equal to the spec's
@@ -25,6 +26,13 @@ def _macaron():  # type: ignore[no-untyped-def]
     from macaron import Service, create_app
 
     return create_app(Service.load(HERE / "bench_service"))
+
+
+def _macaron_in(spec: str):  # type: ignore[no-untyped-def]
+    """macaron serving the same two endpoints and handlers from ``spec`` (api30.yaml, api31.yaml)."""
+    from macaron import Service, create_app
+
+    return create_app(Service.load(HERE / "bench_service", environ={"MACARON_SPEC": spec}))
 
 
 def _flask():  # type: ignore[no-untyped-def]
@@ -70,7 +78,9 @@ def _fastapi():  # type: ignore[no-untyped-def]
     return fastapi_contender.build()
 
 
-BUILDERS = {"macaron": _macaron, "flask": _flask, "connexion": _connexion, "fastapi": _fastapi}
+BUILDERS = {"macaron": _macaron, "macaron30": lambda: _macaron_in("api30.yaml"),
+            "macaron31": lambda: _macaron_in("api31.yaml"), "flask": _flask, "connexion": _connexion,
+            "fastapi": _fastapi}
 
 
 def build(name: str):  # type: ignore[no-untyped-def]

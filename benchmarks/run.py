@@ -25,6 +25,8 @@ GOALS = {
     "server_vs_flask": (">=", 0.85),
     "server_vs_connexion": (">=", 2.0),
     "server_vs_fastapi": (">=", 1.0),
+    "server_vs_flask_30": (">=", 0.85),  # the same endpoints, the spec in OpenAPI 3.0 (bench_service/api30.yaml)
+    "server_vs_flask_31": (">=", 0.85),  # ... and in 3.1 (api31.yaml)
     "validation_vs_json_loads": ("<=", 10.0),
     "validation_vs_json_loads_30": ("<=", 10.0),  # the same figure, the spec in OpenAPI 3.0 (oas_validation.py)
     "validation_vs_json_loads_31": ("<=", 10.0),  # ... and in 3.1
@@ -99,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     import inprocess
     import server
 
-    servers = {"server_vs_flask", "server_vs_connexion", "server_vs_fastapi"}
+    servers = {"server_vs_flask", "server_vs_connexion", "server_vs_fastapi", "server_vs_flask_30",
+               "server_vs_flask_31"}
     if servers & wanted:
         server.require_wrk()  # before anything else: say at once what is missing
     results: dict[str, Any] = {"machine": machine(), "quick": quick, "raw": {}}
@@ -107,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         # flask@front: bare Flask on macaron's server too, so the framework's own cost is read apart from the server's
         contenders = ["macaron", "flask", "flask@front"] + (["connexion"] if "server_vs_connexion" in wanted else [])
         contenders += ["fastapi"] if "server_vs_fastapi" in wanted else []
+        contenders += [f"macaron{v}" for v in ("30", "31") if f"server_vs_flask_{v}" in wanted]
         raw = server.measure(contenders, rounds=3 if quick else 10, seconds=2 if quick else 3)
         results["raw"]["server"] = raw
         results["server_vs_flask"] = server.ratio(raw, "macaron", "flask")
@@ -115,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         for other in ("connexion", "fastapi"):
             if other in contenders:
                 results[f"server_vs_{other}"] = server.ratio(raw, "macaron", other)
+        for version in ("30", "31"):
+            if f"macaron{version}" in contenders:
+                results[f"server_vs_flask_{version}"] = server.ratio(raw, f"macaron{version}", "flask")
+                results[f"server_vs_flask_{version}"]["vs_swagger2"] = server.ratio(raw, f"macaron{version}",
+                                                                                   "macaron")["value"]
         if "fastapi" in contenders:  # the worker's CPU per request of each side, as the issue asks
             for kind in ("get", "post"):
                 for name in ("macaron", "fastapi"):

@@ -77,7 +77,8 @@ def require_wrk() -> None:
 
 
 #: The server each app runs under unless its contender name says ``app@server``.
-DEFAULT_SERVER = {"macaron": "front", "flask": "gthread", "connexion": "uvicorn-worker", "fastapi": "uvicorn"}
+DEFAULT_SERVER = {"macaron": "front", "macaron30": "front", "macaron31": "front",
+                  "flask": "gthread", "connexion": "uvicorn-worker", "fastapi": "uvicorn"}
 SERVERS = ("front", "gunicorn", "gthread", "granian", "gevent", "waitress", "uvicorn", "uvicorn-worker")
 
 
