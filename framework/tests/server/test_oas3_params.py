@@ -84,3 +84,14 @@ def test_a_header_the_spec_declares_with_an_underscore_reaches_it_and_others_do_
         recorded = requests.get(url + "/__fake__/requests", timeout=10).json()
     assert recorded and all("x-other" not in {k.lower() for k in r["headers"]} for r in recorded)
     assert any("trace-id" in {k.lower() for k in r["headers"]} for r in recorded)
+
+
+def test_an_empty_body_of_a_media_type_declared_without_a_schema_is_content(tmp_path: Path) -> None:
+    """``text/plain: {}`` takes any content, the empty one too (openapi-core's petstore); a media
+    type with a schema still needs its body."""
+    client: FlaskClient = fake(tmp_path, {"/notes": {"post": ok({"requestBody": {"required": True, "content": {
+        "text/plain": {}, "application/json": {"schema": {"type": "object"}}}}})}}).test_client()
+    assert client.post("/notes", content_type="text/plain").status_code == 204
+    assert client.post("/notes", data="hello", content_type="text/plain").status_code == 204
+    refused = client.post("/notes", content_type="application/json")
+    assert refused.status_code == 400 and refused.get_json()["errors"][0]["path"] == "/body"

@@ -42,6 +42,7 @@ class Body:
     text: bool  # a string schema, against which a text body (not JSON) is validated too
     media: dict[str, Body] | None = None  # OpenAPI 3.x: the body of each declared media type
     fields: dict[str, tuple[Any, bool, bool, bool]] | None = None  # a form's: coerce, many, file, json
+    schemaless: bool = False  # a media type declared without a schema (``text/plain: {}``): any content
 
 
 def _body(name: str, required: bool, schema: dict[str, Any], compiler: SchemaCompiler,
@@ -150,6 +151,7 @@ class RequestValidator:
                         schema = (entry or {}).get("schema")
                         body = _body(p["name"], required, schema if isinstance(schema, dict) else {}, compiler,
                                      models)
+                        body.schemaless = not isinstance(schema, dict)
                         if media.split(";")[0].strip().lower() in _FORM_TYPES:
                             body.fields = _form_fields(schema or {},
                                                        (entry or {}).get("encoding") or {}, compiler)
@@ -257,6 +259,10 @@ class RequestValidator:
                 self._read_form(form, request, kwargs, errors)
                 return
         raw = request.get_data(cache=True)
+        named = self._media_body(body, request.mimetype) if body.media is not None and request.mimetype else None
+        if not raw and named is not None and named.schemaless and self.consumes.accepts(request.mimetype):
+            kwargs[named.kwarg] = "" if request.mimetype.startswith("text/") else b""  # empty is content too
+            return
         if not raw:
             if body.required:
                 errors.append(FieldError("/body", "is required"))
