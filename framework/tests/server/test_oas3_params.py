@@ -65,7 +65,7 @@ def test_form_fields_nest_by_brackets_as_deep_object_encoding_says(tmp_path: Pat
     assert client.post("/c", data="expand[0]=a&expand[1]=b", content_type=FORM).status_code == 204
     refused = client.post("/c", data="address[town]=Paris", content_type=FORM)
     assert refused.status_code == 400
-    assert client.post("/c", data="nickname[x]=1", content_type=FORM).status_code == 400  # not a field
+    assert client.post("/c", data="nickname[x]=1", content_type=FORM).status_code == 204  # the schema takes extras
 
 
 def test_a_header_the_spec_declares_with_an_underscore_reaches_it_and_others_do_not(tmp_path: Path) -> None:
@@ -95,3 +95,16 @@ def test_an_empty_body_of_a_media_type_declared_without_a_schema_is_content(tmp_
     assert client.post("/notes", data="hello", content_type="text/plain").status_code == 204
     refused = client.post("/notes", content_type="application/json")
     assert refused.status_code == 400 and refused.get_json()["errors"][0]["path"] == "/body"
+
+
+def test_a_form_field_the_schema_does_not_name_is_taken_where_the_schema_takes_it(tmp_path: Path) -> None:
+    open_form = {"type": "object", "properties": {"name": {"type": "string"}}}
+    closed = {**open_form, "additionalProperties": False}
+    client: FlaskClient = fake(tmp_path, {
+        "/open": {"post": ok({"requestBody": {"content": {"multipart/form-data": {"schema": open_form}}}})},
+        "/closed": {"post": ok({"requestBody": {"content": {"multipart/form-data": {"schema": closed}}}})},
+    }).test_client()
+    fields = {"name": "a", "colour": "red"}
+    assert client.post("/open", data=fields, content_type="multipart/form-data").status_code == 204
+    refused = client.post("/closed", data=fields, content_type="multipart/form-data")
+    assert refused.status_code == 400 and refused.get_json()["errors"][0]["path"] == "/body/colour"

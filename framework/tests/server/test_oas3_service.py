@@ -67,8 +67,9 @@ def test_form_body_and_file(api: Api) -> None:
     assert_problem(api.post("/forms", data={"title": "x" * 30, "count": "2"}), 400, "VALIDATION_ERROR",
                    paths=["/body/title"])
     assert_problem(api.post("/forms", data={"count": "1"}), 400, "VALIDATION_ERROR", paths=["/body/title"])
-    assert_problem(api.post("/forms", data={"title": "t", "count": "1", "admin": "yes"}), 400, "VALIDATION_ERROR",
-                   paths=["/body/admin"])
+    # a field the schema does not name is taken as the schema says, as in a JSON body (Form does not
+    # say additionalProperties: false); framework/tests/server/test_oas3_params.py has the refusal
+    assert api.post("/forms", data={"title": "t", "count": "1", "admin": "yes"}).json() == {"title": "t", "count": 1}
 
 
 def test_form_endpoint_rejects_an_undeclared_content_type(api: Api) -> None:

@@ -43,6 +43,7 @@ class Body:
     media: dict[str, Body] | None = None  # OpenAPI 3.x: the body of each declared media type
     fields: dict[str, tuple[Any, bool, bool, bool]] | None = None  # a form's: coerce, many, file, json
     schemaless: bool = False  # a media type declared without a schema (``text/plain: {}``): any content
+    form_extra: bool = False  # a form whose schema takes fields it does not name (as text)
 
 
 def _body(name: str, required: bool, schema: dict[str, Any], compiler: SchemaCompiler,
@@ -110,6 +111,15 @@ def _tree(items: list[tuple[list[str], str]], depth: int) -> Any:
     return {key: _tree(group, depth + 1) for key, group in groups.items()}
 
 
+def _takes_extra(schema: Any, compiler: SchemaCompiler, depth: int) -> bool:
+    """Whether a form schema takes fields it does not name: no ``additionalProperties: false`` (or
+    ``unevaluatedProperties: false``) on it or its ``allOf`` parts."""
+    resolved = compiler.resolve(schema, REQUEST) if isinstance(schema, dict) else {}
+    if resolved.get("additionalProperties") is False or resolved.get("unevaluatedProperties") is False:
+        return False
+    return depth > 8 or all(_takes_extra(part, compiler, depth + 1) for part in resolved.get("allOf") or [])
+
+
 def _properties(schema: Any, compiler: SchemaCompiler, depth: int) -> dict[str, Any]:
     """A form schema's properties, its ``allOf`` parts' and its ``oneOf``/``anyOf`` members' included
     (any member's field is a field of the form; the schema then judges the whole)."""
@@ -155,6 +165,7 @@ class RequestValidator:
                         if media.split(";")[0].strip().lower() in _FORM_TYPES:
                             body.fields = _form_fields(schema or {},
                                                        (entry or {}).get("encoding") or {}, compiler)
+                            body.form_extra = _takes_extra(schema or {}, compiler, 0)
                         self.body.media[media.split(";")[0].strip().lower()] = body
                 continue
             self.params.append(build_param(p, compiler))
@@ -219,11 +230,21 @@ class RequestValidator:
             if name in nested:
                 continue
             coerce, many, binary, as_json = fields.get(name, (None, False, False, False))
+            if coerce is None and body.form_extra:  # a field the schema does not name but takes: its text
+                texts = request.form.getlist(name)
+                texts += [f.read().decode("utf-8", "replace") for f in request.files.getlist(name)]
+                value[name] = checked[name] = texts[0] if len(texts) == 1 else texts
+                continue
             if coerce is None:
                 errors.append(FieldError(f"/body/{name}", "is not a field of this form"))
                 continue
             if binary:
                 files = request.files.getlist(name)
+                if not files and name in request.form:  # a part without a filename: its bytes, as sent
+                    parts = [t.encode("utf-8", "surrogateescape") for t in request.form.getlist(name)]
+                    value[name] = parts if many else parts[0]
+                    checked[name] = ["file"] * len(parts) if many else "file"
+                    continue
                 if not files:
                     errors.append(FieldError(f"/body/{name}", "must be a file part"))
                     continue
