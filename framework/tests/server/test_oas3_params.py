@@ -108,3 +108,22 @@ def test_a_form_field_the_schema_does_not_name_is_taken_where_the_schema_takes_i
     assert client.post("/open", data=fields, content_type="multipart/form-data").status_code == 204
     refused = client.post("/closed", data=fields, content_type="multipart/form-data")
     assert refused.status_code == 400 and refused.get_json()["errors"][0]["path"] == "/body/colour"
+
+
+def test_a_binary_field_sent_as_a_plain_part_is_a_file_of_its_bytes(tmp_path: Path) -> None:
+    """curl's ``-F photo=<bytes`` and schemathesis send no filename: the handler still gets a file."""
+    from macaron import Service, create_app
+
+    directory = tmp_path / "svc"
+    directory.mkdir()
+    (directory / "service.yaml").write_text("port: 9999\n")
+    (directory / "handlers.py").write_text("def upload(body):\n    return {'size': len(body['photo'].read())}\n")
+    (directory / "api.yaml").write_text(yaml.safe_dump({"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+        "paths": {"/up": {"post": {"operationId": "upload", "requestBody": {"content": {"multipart/form-data": {
+            "schema": {"type": "object", "properties": {"photo": {"type": "string", "format": "binary"}}}}}},
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+                "type": "object"}}}}}}}}}))
+    client = create_app(Service.load(directory, environ={})).test_client()
+    body = b'--B\r\nContent-Disposition: form-data; name="photo"\r\n\r\nPNG-bytes\r\n--B--\r\n'
+    answer = client.post("/up", data=body, content_type="multipart/form-data; boundary=B")
+    assert answer.status_code == 200 and answer.get_json() == {"size": 9}

@@ -16,12 +16,14 @@ validated as a JSON body would be, errors named ``/body/<field>``; the handler g
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Request
+from werkzeug.datastructures import FileStorage
 
 from .._core.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from .._core.models import Model, ModelRegistry, _ref_name
@@ -240,8 +242,9 @@ class RequestValidator:
                 continue
             if binary:
                 files = request.files.getlist(name)
-                if not files and name in request.form:  # a part without a filename: its bytes, as sent
-                    parts = [t.encode("utf-8", "surrogateescape") for t in request.form.getlist(name)]
+                if not files and name in request.form:  # a part without a filename: a file of its bytes
+                    parts = [FileStorage(io.BytesIO(t.encode("utf-8", "surrogateescape")), name=name)
+                             for t in request.form.getlist(name)]
                     value[name] = parts if many else parts[0]
                     checked[name] = ["file"] * len(parts) if many else "file"
                     continue
