@@ -181,9 +181,8 @@ def _service_here() -> Service:
     return found
 
 
-def _client(name: str, *, service: Service | None = None) -> ApiClient:
-    """The client of ``name`` for ``service`` (default: the current request's or task's service)."""
-    service = service or _service_here()
+def _registry(service: Service) -> _Clients:
+    """``service``'s clients and the one pooled transport they share, this process's own."""
     registry = service.extensions.get(EXTENSION)
     if registry is None:
         registry = service.extensions.setdefault(EXTENSION, _Clients(os.getpid(), threading.Lock(), Transport(), {}))
@@ -192,6 +191,13 @@ def _client(name: str, *, service: Service | None = None) -> ApiClient:
         for built_client in fresh.built.values():
             built_client._transport = fresh.transport
         registry = service.extensions[EXTENSION] = fresh
+    return registry
+
+
+def _client(name: str, *, service: Service | None = None) -> ApiClient:
+    """The client of ``name`` for ``service`` (default: the current request's or task's service)."""
+    service = service or _service_here()
+    registry = _registry(service)
     built = registry.built.get(name)
     if built is None:
         with registry.lock:

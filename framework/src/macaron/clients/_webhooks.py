@@ -11,10 +11,11 @@ webhook's ``requestBody`` before anything is sent: a body the spec refuses raise
 :class:`WebhookInvalid` naming the fields, and nothing leaves the service. The call then goes
 out like any client call: the request id of the request or task it is made in, the client
 timeouts and retry policy (retried only with an ``idempotency_key``, sent as
-``Idempotency-Key``, as a POST of a client is), a pooled session. The subscriber's answer is
-checked against the webhook's declared ``responses``: a status it does not declare (and no
-``default``) raises :class:`UpstreamInvalid`; a 4xx/5xx it declares raises :class:`UpstreamError`
-(the subscriber refused); otherwise a :class:`ClientResponse` is returned.
+``Idempotency-Key``, as a POST of a client is), the pooled session the service's clients share
+(one per process). The subscriber's answer is checked against the webhook's declared
+``responses``: a status it does not declare (and no ``default``) raises
+:class:`UpstreamInvalid`; a 4xx/5xx it declares raises :class:`UpstreamError` (the subscriber
+refused); otherwise a :class:`ClientResponse` is returned.
 
 Rule: imports ``_core`` and this package only, as :mod:`._api` does.
 """
@@ -22,21 +23,16 @@ Rule: imports ``_core`` and this package only, as :mod:`._api` does.
 from __future__ import annotations
 
 import json
-import os
-import threading
 from typing import Any
 
 from .._core.errors import ApiError, FieldError
 from .._core.observability import REQUEST_ID_HEADER
 from .._core.schema import REQUEST
 from .._core.service import Service
-from ._api import _service_here
-from ._http import CallFailed, RetryPolicy, Timeouts, Transport
+from ._api import _registry, _service_here
+from ._http import CallFailed, RetryPolicy, Timeouts
 from ._propagation import outgoing_headers
 from ._upstream import ClientResponse, UpstreamError, UpstreamInvalid, UpstreamTimeout, UpstreamUnavailable
-
-_TRANSPORTS: dict[int, Transport] = {}
-_LOCK = threading.Lock()
 
 
 class WebhookInvalid(ApiError):
@@ -78,7 +74,7 @@ def send_webhook(name: str, url: str, body: Any = None, *, service: Service | No
         out["Idempotency-Key"] = str(idempotency_key)
     policy = RetryPolicy() if retries is None else RetryPolicy(retries=int(retries))
     try:
-        outcome = _transport().send(verb.upper(), url, headers=out, data=data,
+        outcome = _registry(service).transport.send(verb.upper(), url, headers=out, data=data,
                                     timeouts=Timeouts.of(timeout, Timeouts()), policy=policy,
                                     repeatable=idempotency_key is not None)
     except CallFailed as exc:
@@ -127,11 +123,3 @@ def _check(service: Service, op: dict[str, Any], body: Any, headers: dict[str, s
 
 def _json_type(op: dict[str, Any]) -> str:
     return next((m for m in op.get("consumes") or [] if m.split(";")[0].strip().endswith("json")), "application/json")
-
-
-def _transport() -> Transport:
-    with _LOCK:
-        transport = _TRANSPORTS.get(os.getpid())
-        if transport is None:
-            transport = _TRANSPORTS[os.getpid()] = Transport()
-        return transport
